@@ -1,0 +1,44 @@
+"""Pure domain model: hardware catalog, network, tenants, jobs, states and events.
+
+Nothing here does I/O or reads the clock; loaders for the built-in data files live in
+`computenet.data`.
+"""
+
+from computenet.domain.errors import DomainError, UnknownNameError
+from computenet.domain.hardware import (
+    AcceleratorModel,
+    Catalog,
+    DeviceClass,
+    Precision,
+)
+from computenet.domain.jobs import (
+    MILLI,
+    JobKind,
+    JobSpec,
+    JobState,
+    PendingReason,
+    Work,
+)
+from computenet.domain.network import Link, Network, NodePool, NodeShape, Site
+from computenet.domain.tenants import Tenant
+
+__all__ = [
+    "MILLI",
+    "AcceleratorModel",
+    "Catalog",
+    "DeviceClass",
+    "DomainError",
+    "JobKind",
+    "JobSpec",
+    "JobState",
+    "Link",
+    "Network",
+    "NodePool",
+    "NodeShape",
+    "PendingReason",
+    "Precision",
+    "Site",
+    "Tenant",
+    "UnknownNameError",
+    "Work",
+]
