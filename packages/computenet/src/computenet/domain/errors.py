@@ -1,7 +1,7 @@
 """Domain errors.
 
-    DomainError              invalid domain data (a bad value, an inconsistent spec)
-    └── UnknownNameError     a name that is not in a registry; lists the valid names
+DomainError              invalid domain data (a bad value, an inconsistent spec)
+└── UnknownNameError     a name that is not in a registry; lists the valid names
 """
 
 from collections.abc import Iterable

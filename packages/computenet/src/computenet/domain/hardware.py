@@ -73,7 +73,9 @@ class AcceleratorModel:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "AcceleratorModel":
         try:
-            tflops = {Precision(k.lower()): float(v) for k, v in (data.get("tflops") or {}).items() if v}
+            tflops = {
+                Precision(k.lower()): float(v) for k, v in (data.get("tflops") or {}).items() if v
+            }
             return cls(
                 name=str(data["name"]),
                 vendor=str(data["vendor"]),

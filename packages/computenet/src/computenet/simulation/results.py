@@ -29,8 +29,10 @@ class PolicyResult:
     p99_wait_s: float
     makespan_s: float
     utilization: float  # busy accelerator-seconds / (capacity x makespan)
-    gpu_allocation_ratio: float  # mean allocated share of accelerators while jobs were queued
-    fragmentation: float  # mean share of free accelerator capacity unusable by the queue head
+    # mean allocated share of accelerators while jobs were waiting (None: nobody waited)
+    gpu_allocation_ratio: float | None
+    # mean share of free accelerator capacity the queue head could not use while it waited
+    fragmentation: float | None
     jain_fairness: float  # Jain's index over tenants' received/entitled ratios
     preemptions: int
     wall_s: float  # wall-clock seconds the simulation took

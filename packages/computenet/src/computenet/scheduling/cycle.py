@@ -1,0 +1,470 @@
+"""The scheduler: job bookkeeping and the scheduling pass. Deterministic, no I/O; the
+caller passes the time in.
+
+Drivers (the simulator, the service) call `submit`, `finish`, `cancel` as things happen
+and `schedule(now)` after each batch of changes at one instant: a completion releases its
+resources at once and the pass at that same instant hands them to the next jobs.
+"""
+
+import math
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from computenet.domain.errors import DomainError
+from computenet.domain.hardware import AcceleratorModel, Catalog
+from computenet.domain.jobs import MILLI, JobSpec, JobState, PendingReason
+from computenet.domain.network import Network
+from computenet.domain.tenants import Tenant
+from computenet.scheduling.backfill import Reservation, reserve
+from computenet.scheduling.cluster import ClusterState, Placement, Pool
+from computenet.scheduling.framework import Policy
+from computenet.scheduling.placement import place_in_pool
+from computenet.scheduling.records import JobRecord, PoolOption
+
+
+@dataclass
+class CycleResult:
+    """What one pass decided. Started jobs carry their placement."""
+
+    now: float
+    started: list[JobRecord] = field(default_factory=list)
+    preempted: list[JobRecord] = field(default_factory=list)
+    head: JobRecord | None = None  # the first job that could not start, if any
+    reservation: Reservation | None = None
+    wakeup_at: float | None = None  # run a pass again at this time even if nothing happens
+
+
+class Scheduler:
+    def __init__(
+        self,
+        network: Network,
+        catalog: Catalog,
+        policy: Policy,
+        tenants: Iterable[Tenant] = (),
+    ) -> None:
+        self.network = network
+        self.catalog = catalog
+        self.policy = policy
+        self._cluster = ClusterState(network, catalog)
+        self.jobs: dict[str, JobRecord] = {}
+        self._tenants = {t.name: t for t in tenants}
+        self._weights: dict[str, float] = {t.name: t.weight for t in self._tenants.values()}
+        self._alloc: dict[str, int] = {}
+        self._pending: list[tuple[float | int, ...]] = []  # sorted queue keys (seq last)
+        self._by_seq: dict[int, JobRecord] = {}
+        self._running: dict[int, JobRecord] = {}
+        self._pool_running: list[dict[int, JobRecord]] = [{} for _ in self._cluster.pools]
+        self._options: dict[
+            tuple[object, ...], tuple[tuple[tuple[int, float], ...], PendingReason]
+        ] = {}
+        self._seq = 0
+        self.passes = 0
+        self._fresh: list[JobRecord] = []  # submitted since the last pass
+        self._capacity_returned = True  # something was released since the last pass
+        self._last_head: JobRecord | None = None
+        self._tenant_waiting: dict[str, int] = {}
+        self._reservation: Reservation | None = None  # the head's, reused while valid
+        # the earliest reservation each job was given while it was the head (tests, metrics)
+        self.reserved_start: dict[str, float] = {}
+
+    # -- views for plugins and drivers ---------------------------------------------------
+
+    @property
+    def cluster(self) -> ClusterState:
+        return self._cluster
+
+    @property
+    def tenant_alloc_milli(self) -> Mapping[str, int]:
+        return self._alloc
+
+    @property
+    def tenant_weights(self) -> Mapping[str, float]:
+        return self._weights
+
+    def running_in(self, pool: int) -> Sequence[JobRecord]:
+        return list(self._pool_running[pool].values())
+
+    @property
+    def running(self) -> list[JobRecord]:
+        return list(self._running.values())
+
+    @property
+    def pending(self) -> list[JobRecord]:
+        return [self._by_seq[int(k[-1])] for k in self._pending]
+
+    @property
+    def head(self) -> JobRecord | None:
+        """The first pending job in queue order."""
+        return self._by_seq[int(self._pending[0][-1])] if self._pending else None
+
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def pending_reason(self, job: JobRecord) -> PendingReason:
+        """Why a pending job waits, as of the last pass."""
+        if job.state is not JobState.PENDING:
+            return PendingReason.NONE
+        if job.visited_pass == self.passes or job.reason in _STATIC_REASONS:
+            return job.reason
+        return PendingReason.BLOCKED_BY_HEAD
+
+    # -- changes from the driver ---------------------------------------------------------
+
+    def submit(self, spec: JobSpec, now: float) -> JobRecord:
+        if spec.id in self.jobs:
+            raise DomainError(f"job {spec.id} already submitted")
+        options, reason = self._pool_options(spec)
+        job = JobRecord(spec, self._seq, options)
+        self._seq += 1
+        job.reason = reason
+        self.jobs[spec.id] = job
+        self._weights.setdefault(spec.tenant, 1.0)
+        self.policy.placer.observe(spec)
+        self._enqueue(job)
+        self._fresh.append(job)
+        return job
+
+    def finish(self, job_id: str, now: float, state: JobState = JobState.SUCCEEDED) -> JobRecord:
+        """A running job ended (succeeded or failed): release its resources now."""
+        if state not in (JobState.SUCCEEDED, JobState.FAILED):
+            raise DomainError(f"finish takes succeeded or failed, not {state}")
+        job = self._job(job_id)
+        if job.state is not JobState.RUNNING:
+            raise DomainError(f"job {job_id} is {job.state}, not running")
+        if now < job.expected_end - 1e-6:
+            self._reservation = None  # ended before its estimate: the head may go sooner
+        self._stop(job, now)
+        job.remaining = 0.0 if state is JobState.SUCCEEDED else job.remaining
+        job.state = state
+        job.finished_at = now
+        return job
+
+    def cancel(self, job_id: str, now: float) -> JobRecord:
+        job = self._job(job_id)
+        if job.state.terminal:
+            return job
+        if job.state is JobState.RUNNING:
+            self._reservation = None
+            self._stop(job, now)
+        else:
+            self._dequeue(job)
+        job.state = JobState.CANCELLED
+        job.reason = PendingReason.NONE
+        job.finished_at = now
+        return job
+
+    def preempt(self, job_id: str, now: float) -> JobRecord:
+        """Stop a running job and requeue it; its progress is kept (checkpoint)."""
+        job = self._job(job_id)
+        self._evict(job, now)
+        self._enqueue(job)
+        return job
+
+    def _evict(self, job: JobRecord, now: float) -> None:
+        if job.state is not JobState.RUNNING or job.placement is None:
+            raise DomainError(f"job {job.id} is {job.state}, not running")
+        runtime = job.option(job.placement.pool).runtime_s
+        done = (now - (job.run_started_at or now)) / runtime if runtime > 0 else 1.0
+        self._reservation = None
+        self._stop(job, now)
+        job.remaining = max(0.0, job.remaining - done)
+        job.preemptions += 1
+        job.state = JobState.PENDING
+        job.reason = PendingReason.PREEMPTED
+
+    # -- the pass ------------------------------------------------------------------------
+
+    def schedule(self, now: float, full: bool = False) -> CycleResult:
+        """One scheduling pass at time `now`.
+
+        When no capacity came back since the last pass (only arrivals), every job that
+        waited then still cannot start, so only the new arrivals are considered; the
+        outcome is the same as a full pass, at a cost independent of the queue length.
+        """
+        self.passes += 1
+        result = CycleResult(now)
+        fresh, self._fresh = self._fresh, []
+        full, self._capacity_returned = full or self._capacity_returned, False
+        if not self._pending:
+            return result
+        policy = self.policy
+        if full or self._last_head is None:
+            # lazily: a strict queue usually stops at its head (the queue is not changed
+            # during the pass: starts leave it and victims rejoin it afterwards)
+            by_seq = self._by_seq
+            pending = (by_seq[int(k[-1])] for k in self._pending)
+            stream = policy.queue.iterate(pending, self, keep_going=policy.backfill)
+            known_blocked: set[int] = set()
+        else:
+            stream = self._incremental_stream(fresh, self._last_head)
+            known_blocked = {self._last_head.seq}
+        self._pass(stream, known_blocked, now, result)
+        for job in result.started:
+            self._dequeue(job)
+        for victim in result.preempted:
+            self._enqueue(victim)
+        self._last_head = result.head
+        if policy.preemptor is not None and self._pending:
+            result.wakeup_at = policy.preemptor.wakeup(list(self._running.values()), now)
+        return result
+
+    def _incremental_stream(self, fresh: list[JobRecord], head: JobRecord) -> Iterator[JobRecord]:
+        """New arrivals around the known blocked head, in queue order."""
+        arrivals = sorted(
+            (j for j in fresh if j.state is JobState.PENDING), key=lambda j: j.queue_key
+        )
+        if not self.policy.queue.strict:
+            if head.state is JobState.PENDING:
+                yield head
+            # fair share: a new job may go unless an older job of its tenant waits
+            older = dict(self._tenant_waiting)
+            for job in arrivals:
+                older[job.spec.tenant] -= 1
+            for job in arrivals:
+                tenant = job.spec.tenant
+                if older[tenant] == 0 or self.policy.backfill:
+                    yield job
+                if job.state is JobState.PENDING:
+                    older[tenant] += 1
+            return
+        yield from (j for j in arrivals if j.queue_key < head.queue_key)
+        if head.state is JobState.PENDING:
+            yield head
+        yield from (j for j in arrivals if j.queue_key > head.queue_key)
+
+    def _pass(
+        self, stream: Iterable[JobRecord], known_blocked: set[int], now: float, result: CycleResult
+    ) -> None:
+        policy = self.policy
+        pass_id = self.passes
+        cluster = self._cluster
+        failed: set[tuple[object, ...]] = set()
+        reservation: Reservation | None = None
+        for job in stream:
+            if job.reason in _STATIC_REASONS:
+                job.visited_pass = pass_id
+                continue  # can never run here; never blocks others
+            if job.seq in known_blocked:
+                placement = None
+            else:
+                job.visited_pass = pass_id
+                placement = None
+                if job.demand_milli <= cluster.free_milli and job.shape_key not in failed:
+                    placement = policy.placer.place(job, cluster)
+                    if placement is None:
+                        failed.add(job.shape_key)
+            job.visited_pass = pass_id
+            if reservation is not None:
+                if placement is None:
+                    job.reason = PendingReason.WAITING_FOR_RESOURCES
+                    continue
+                end = now + job.estimate_left(placement.pool)
+                if not reservation.admits(placement, end):
+                    job.reason = PendingReason.RESERVED_FOR_HEAD
+                    continue
+                reservation.consume(placement, end)
+                self._start(job, placement, now, result)
+                continue
+            if placement is None and policy.preemptor is not None and job.seq not in known_blocked:
+                placement = self._preempt_for(job, now, result)
+                if placement is not None:
+                    failed.clear()  # capacity went up
+            if placement is not None:
+                self._keep_reservation(job, placement, now)
+                self._start(job, placement, now, result)
+                continue
+            if job.reason is not PendingReason.PREEMPTED:
+                job.reason = PendingReason.WAITING_FOR_RESOURCES
+            if result.head is None:
+                result.head = job
+            if policy.backfill:
+                reservation = self._reservation_for(job, now)
+                result.reservation = reservation
+                continue
+            if policy.queue.strict:
+                break
+
+    def _keep_reservation(self, job: JobRecord, placement: Placement, now: float) -> None:
+        """A job starts ahead of the head: the head's last reservation stays valid only
+        if this start would have been admitted as a backfill."""
+        cached = self._reservation
+        if cached is None or cached.job is job:
+            self._reservation = None
+            return
+        end = now + job.estimate_left(placement.pool)
+        if cached.admits(placement, end):
+            cached.consume(placement, end)
+        else:
+            self._reservation = None
+
+    def _reservation_for(self, head: JobRecord, now: float) -> Reservation | None:
+        cached = self._reservation
+        if cached is None or cached.job is not head or cached.start < now:
+            cached = self._reserve(head, now)
+            self._reservation = cached
+        if cached is not None:
+            prev = self.reserved_start.get(head.id, math.inf)
+            self.reserved_start[head.id] = min(prev, cached.start)
+        return cached
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _reserve(self, head: JobRecord, now: float) -> Reservation | None:
+        best: Reservation | None = None
+        for opt in head.options:
+            running = list(self._pool_running[opt.pool].values())
+            res = reserve(head, opt.pool, self._cluster, running, now)
+            if res is not None and (best is None or res.start < best.start):
+                best = res
+        return best
+
+    def _preempt_for(self, job: JobRecord, now: float, result: CycleResult) -> Placement | None:
+        assert self.policy.preemptor is not None
+        choice = self.policy.preemptor.make_room(job, self, now)
+        if choice is None:
+            return None
+        victims, pool_id = choice
+        for victim in victims:
+            self._evict(victim, now)  # requeued after the pass
+            result.preempted.append(victim)
+        return self.policy.placer.place(job, self._cluster) or place_in_pool(
+            self._cluster, self._cluster.pools[pool_id], job.spec
+        )
+
+    def _start(self, job: JobRecord, placement: Placement, now: float, result: CycleResult) -> None:
+        self._cluster.allocate(placement)
+        job.placement = placement
+        job.state = JobState.RUNNING
+        job.reason = PendingReason.NONE
+        job.run_started_at = now
+        if job.first_started_at is None:
+            job.first_started_at = now
+        job.expected_end = now + job.estimate_left(placement.pool)
+        self._running[job.seq] = job
+        self._pool_running[placement.pool][job.seq] = job
+        tenant = job.spec.tenant
+        self._alloc[tenant] = self._alloc.get(tenant, 0) + job.spec.device_milli
+        result.started.append(job)
+
+    def _stop(self, job: JobRecord, now: float) -> None:
+        """Release a running job's resources (the unreserve of `_start`)."""
+        assert job.placement is not None
+        self._capacity_returned = True
+        self._cluster.release(job.placement)
+        del self._running[job.seq]
+        del self._pool_running[job.placement.pool][job.seq]
+        self._alloc[job.spec.tenant] -= job.spec.device_milli
+        job.attained = job.attained_at(now)
+        job.run_started_at = None
+        job.expected_end = math.inf
+        job.placement = None
+
+    def _enqueue(self, job: JobRecord) -> None:
+        job.queue_key = (*self.policy.queue.key(job), job.seq)
+        self._by_seq[job.seq] = job
+        insort(self._pending, job.queue_key)
+        tenant = job.spec.tenant
+        self._tenant_waiting[tenant] = self._tenant_waiting.get(tenant, 0) + 1
+
+    def _dequeue(self, job: JobRecord) -> None:
+        i = bisect_left(self._pending, job.queue_key)
+        if i < len(self._pending) and self._pending[i] == job.queue_key:
+            del self._pending[i]
+            self._tenant_waiting[job.spec.tenant] -= 1
+
+    def _job(self, job_id: str) -> JobRecord:
+        try:
+            return self.jobs[job_id]
+        except KeyError:
+            raise DomainError(f"unknown job {job_id!r}") from None
+
+    def _pool_options(self, spec: JobSpec) -> tuple[tuple[PoolOption, ...], PendingReason]:
+        """The filter: pools whose accelerator the job accepts, whose precision it can use
+        and that are large enough, fastest first, with the job's run time there."""
+        key = (
+            spec.accelerator_types,
+            spec.precision,
+            spec.work.reference_accelerator,
+            spec.accelerators,
+            spec.accelerator_milli,
+            spec.cpu_milli,
+            spec.memory_mib,
+        )
+        cached = self._options.get(key)
+        if cached is None:
+            cached = self._options[key] = self._matching_pools(spec)
+        pools, reason = cached
+        options = []
+        for pool_id, speed in pools:
+            runtime = self._runtime(spec, pool_id, speed)
+            if spec.estimated_s is None:
+                estimate = runtime  # the declared work is the estimate
+            elif spec.work.reference_s:
+                estimate = runtime * spec.estimated_s / spec.work.reference_s
+            else:
+                estimate = spec.estimated_s / speed
+            options.append(PoolOption(pool_id, runtime, estimate, speed))
+        return tuple(options), reason
+
+    def _runtime(self, spec: JobSpec, pool_id: int, speed: float) -> float:
+        work = spec.work
+        if work.reference_s is not None:
+            return work.reference_s / speed
+        if spec.accelerators == 0:
+            return 0.0
+        model = self._cluster.pools[pool_id].model
+        return work.duration_on(model, spec.precision, spec.accelerators, None)
+
+    def _matching_pools(self, spec: JobSpec) -> tuple[tuple[tuple[int, float], ...], PendingReason]:
+        reference = _lookup(self.catalog, spec.work.reference_accelerator)
+        accepted = {self.catalog.get(t).name for t in spec.accelerator_types if t in self.catalog}
+        if spec.accelerator_types and not accepted:
+            accepted = set(spec.accelerator_types)  # unknown names: match literally
+        matched = False
+        pools: list[tuple[int, float]] = []
+        for pool in self._cluster.pools:
+            model = pool.model
+            speed = 1.0
+            if spec.accelerators > 0:
+                if accepted and model.name not in accepted:
+                    continue
+                if pool.size == 0 or not model.supports(spec.precision):
+                    continue
+                ref_peak = reference.peak(spec.precision) if reference is not None else 0.0
+                speed = model.peak(spec.precision) / ref_peak if ref_peak > 0 else 1.0
+            matched = True
+            if _could_ever_fit(pool, spec):
+                pools.append((pool.id, speed))
+        pools.sort(key=lambda p: (-p[1], p[0]))
+        if pools:
+            return tuple(pools), PendingReason.WAITING_FOR_RESOURCES
+        if matched:
+            return (), PendingReason.EXCEEDS_CAPACITY
+        return (), PendingReason.NO_MATCHING_ACCELERATOR
+
+
+_STATIC_REASONS = frozenset({PendingReason.EXCEEDS_CAPACITY, PendingReason.NO_MATCHING_ACCELERATOR})
+
+
+def _lookup(catalog: Catalog, name: str) -> AcceleratorModel | None:
+    return catalog.get(name) if name in catalog else None
+
+
+def _could_ever_fit(pool: Pool, spec: JobSpec) -> bool:
+    """Whether the job fits the pool when the pool is empty."""
+    if not pool.nodes:
+        return False
+    node = pool.nodes[0]
+    if spec.accelerators == 0:
+        return spec.cpu_milli <= node.cpu_cap and spec.memory_mib <= node.mem_cap
+    size = pool.size
+    per_node = min(spec.accelerators, size)
+    nodes_needed = -(-spec.accelerators // size)
+    cpu = -(-spec.cpu_milli * per_node // spec.accelerators)
+    mem = -(-spec.memory_mib * per_node // spec.accelerators)
+    return nodes_needed <= len(pool.nodes) and cpu <= node.cpu_cap and mem <= node.mem_cap
+
+
+__all__ = ["MILLI", "CycleResult", "Scheduler"]

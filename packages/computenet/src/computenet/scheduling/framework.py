@@ -1,0 +1,90 @@
+"""Extension points of the scheduling core, in the order a pass uses them.
+
+    queue order  (QueueOrder.key / iterate)   which pending job is considered next
+    filter       (the core: `PoolOption`s)     pools whose accelerator and precision fit
+    score/place  (Placer.place)                which pool and nodes, or None
+    reserve      (ClusterState.allocate)       commit; `release` is the matching unreserve
+    preempt      (Preemptor.make_room)         free room for a blocked job
+    backfill     (Policy.backfill)             EASY: others may pass a blocked head if they
+                                               never delay its reservation
+
+A `Policy` names one plugin per point; `computenet.scheduling.policies` holds the registry.
+"""
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from computenet.domain.jobs import JobSpec
+from computenet.scheduling.cluster import ClusterState, Placement
+from computenet.scheduling.records import JobRecord
+
+
+class SchedulerView(Protocol):
+    """What plugins may read of the scheduler (never change)."""
+
+    @property
+    def cluster(self) -> ClusterState: ...
+
+    @property
+    def tenant_alloc_milli(self) -> Mapping[str, int]: ...
+
+    @property
+    def tenant_weights(self) -> Mapping[str, float]: ...
+
+    def running_in(self, pool: int) -> Sequence[JobRecord]: ...
+
+
+class QueueOrder(Protocol):
+    name: str
+    # True: the first job that cannot start holds back the rest (classic batch queue);
+    # False: a blocked job only holds back its own tenant (fair-share queues).
+    strict: bool
+
+    def key(self, job: JobRecord) -> tuple[float | int, ...]:
+        """Sort key while pending; must not change until the job leaves the queue."""
+        ...
+
+    def iterate(
+        self, pending: Iterable[JobRecord], view: SchedulerView, keep_going: bool
+    ) -> Iterator[JobRecord]:
+        """Pending jobs in the order to consider them. After each yield the job is either
+        running or still pending (it could not start). `keep_going` is set when blocked
+        jobs must not stop the stream (backfill)."""
+        ...
+
+
+class Placer(Protocol):
+    name: str
+
+    def observe(self, spec: JobSpec) -> None:
+        """Sees every submitted job (placers that learn the workload's shape use it)."""
+        ...
+
+    def place(self, job: JobRecord, cluster: ClusterState) -> Placement | None:
+        """Where `job` would run now among `job.options`, or None."""
+        ...
+
+
+class Preemptor(Protocol):
+    name: str
+
+    def make_room(
+        self, job: JobRecord, view: SchedulerView, now: float
+    ) -> tuple[list[JobRecord], int] | None:
+        """Running jobs whose release lets `job` start, and the pool where it then fits;
+        None when no allowed set of victims is enough."""
+        ...
+
+    def wakeup(self, running: Sequence[JobRecord], now: float) -> float | None:
+        """When a running job next becomes preemptible (a new pass is worth it then)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    queue: QueueOrder
+    placer: Placer
+    backfill: bool = False
+    preemptor: Preemptor | None = None
