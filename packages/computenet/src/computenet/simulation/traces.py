@@ -237,6 +237,7 @@ def parse_philly(
     *,
     reference_accelerator: str = "V100",
     precision: Precision = Precision.FP32,
+    preemptible: bool = True,
 ) -> list[JobSpec]:
     """Philly jobs from CSV text (see `read_philly`)."""
     src = _source_name(lines, source)
@@ -315,6 +316,7 @@ def parse_philly(
             submit_time=t - first,
             accelerators=gpus,
             precision=precision,
+            preemptible=preemptible,
             labels=_PHILLY_LABELS,
         )
         for t, job_id, tenant, work, gpus in records
@@ -326,6 +328,7 @@ def read_philly(
     *,
     reference_accelerator: str = "V100",
     precision: Precision = Precision.FP32,
+    preemptible: bool = True,
 ) -> list[JobSpec]:
     """Microsoft Philly jobs (2017) as training jobs.
 
@@ -334,11 +337,17 @@ def read_philly(
     P100/P40 and the common reference is V100), GPUs (a gang), and the virtual cluster,
     which is the tenant. Job ids are `philly-<n>` with n the 1-based data row. No
     estimates are given (estimated_s=None): policies that need one use the work itself.
+    Jobs are preemptible by default: deep-learning training checkpoints, the assumption
+    Tiresias and its successors make on this trace.
     """
     result: list[JobSpec] = _read_path(
         path,
         lambda s, src: parse_philly(
-            s, src, reference_accelerator=reference_accelerator, precision=precision
+            s,
+            src,
+            reference_accelerator=reference_accelerator,
+            precision=precision,
+            preemptible=preemptible,
         ),
     )
     return result
@@ -484,7 +493,10 @@ def read_alibaba_pods(
     result: list[JobSpec] = _read_path(
         path,
         lambda s, src: parse_alibaba_pods(
-            s, src, reference_accelerator=reference_accelerator, precision=precision
+            s,
+            src,
+            reference_accelerator=reference_accelerator,
+            precision=precision,
         ),
     )
     return result
