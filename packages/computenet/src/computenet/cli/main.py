@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from computenet import __version__
@@ -131,7 +132,7 @@ def _print_table(header: list[str], rows: list[list[str]], title: str) -> None:
     for i, col in enumerate(header):
         table.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(escape(row[0]), *row[1:])
     # a pipe or a file gets the whole table, not one cut to 80 columns
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 

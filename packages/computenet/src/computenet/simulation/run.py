@@ -57,27 +57,15 @@ class Comparison:
         return plain
 
     def table_header(self) -> list[str]:
-        if self.scenario.fill_to is not None:
-            return ["policy", "requested %", "allocated %", "placed", "arrived", "wall s"]
-        from computenet.simulation.report import SUMMARY_COLUMNS
+        from computenet.simulation.report import PACKING_COLUMNS, SUMMARY_COLUMNS
 
-        return list(SUMMARY_COLUMNS)
+        return list(PACKING_COLUMNS if self.scenario.fill_to is not None else SUMMARY_COLUMNS)
 
     def table_rows(self) -> list[list[str]]:
-        if self.scenario.fill_to is not None:
-            return [
-                [
-                    p.policy,
-                    f"{100 * p.requested_milli / p.capacity_milli:.1f}",
-                    f"{100 * p.gpu_allocation_ratio:.2f}",
-                    f"{p.jobs_placed:,}",
-                    f"{p.jobs_arrived:,}",
-                    f"{p.wall_s:.2f}",
-                ]
-                for p in self.packing
-            ]
-        from computenet.simulation.report import summary_table_rows
+        from computenet.simulation.report import packing_table_rows, summary_table_rows
 
+        if self.scenario.fill_to is not None:
+            return packing_table_rows(self.packing)
         return summary_table_rows(self.results)
 
     def write_report(self, out_dir: Path) -> Path:

@@ -72,32 +72,38 @@ def resolve_network(
     fmt, sep, rest = spec.partition(":")
     if sep and fmt == "alibaba-nodes":
         network = read_alibaba_nodes(expand(rest, base))
-        missing = {
-            p.shape.accelerator
-            for s in network.sites
-            for p in s.pools
-            if p.shape.accelerator not in catalog
-        }
-        if missing:
-            ref = catalog.get("V100")
-            catalog = catalog.with_models(
-                AcceleratorModel(
-                    name=m,
-                    vendor="unknown",
-                    device_class=ref.device_class,
-                    memory_gib=ref.memory_gib,
-                    tdp_w=ref.tdp_w,
-                    tflops=ref.tflops,
-                    notes=f"placeholder for trace model {m!r}: V100 figures assumed",
-                )
-                for m in sorted(missing)
-            )
-        return network, catalog
+        return network, with_placeholder_models(network, catalog)
     if sep and fmt not in ("network", "yaml"):
         raise DomainError(
             f"cluster {spec!r}: formats are alibaba-nodes:PATH or a network name/path"
         )
     return load_network(expand(rest if sep else spec, base)), catalog
+
+
+def with_placeholder_models(network: Network, catalog: Catalog) -> Catalog:
+    """The catalog plus a placeholder (V100 figures, said in its notes) for every model
+    the network names but the catalog lacks, e.g. a trace's anonymised GPU types."""
+    missing = {
+        p.shape.accelerator
+        for s in network.sites
+        for p in s.pools
+        if p.shape.accelerator not in catalog
+    }
+    if not missing:
+        return catalog
+    ref = catalog.get("V100")
+    return catalog.with_models(
+        AcceleratorModel(
+            name=m,
+            vendor="unknown",
+            device_class=ref.device_class,
+            memory_gib=ref.memory_gib,
+            tdp_w=ref.tdp_w,
+            tflops=ref.tflops,
+            notes=f"placeholder for trace model {m!r}: V100 figures assumed",
+        )
+        for m in sorted(missing)
+    )
 
 
 def build_workload(
