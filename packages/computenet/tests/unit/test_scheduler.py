@@ -7,6 +7,7 @@ they fail until the core is fixed.
 """
 
 import math
+from typing import Any
 
 import pytest
 from computenet.data import load_catalog
@@ -14,6 +15,7 @@ from computenet.domain.errors import DomainError, UnknownNameError
 from computenet.domain.hardware import AcceleratorModel, Catalog, DeviceClass, Precision
 from computenet.domain.jobs import MILLI, JobSpec, JobState, PendingReason, Work
 from computenet.domain.network import Network, NodePool, NodeShape, Site
+from computenet.domain.tenants import Tenant
 from computenet.scheduling import Scheduler, make_policy, plugin_names
 from computenet.scheduling.cluster import Placement
 from computenet.scheduling.records import JobRecord
@@ -46,7 +48,7 @@ def spec(
     *,
     tenant: str = "t",
     at: float = 0.0,
-    **kw: object,
+    **kw: Any,
 ) -> JobSpec:
     return JobSpec(
         id=job_id,
@@ -54,7 +56,7 @@ def spec(
         work=Work(reference_s=duration),
         accelerators=gpus,
         submit_time=at,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 
@@ -127,7 +129,8 @@ def test_backfill_starts_a_short_job_that_ends_before_the_reservation() -> None:
     s.schedule(60.0)
     s.finish("runner", 100.0)
     assert ids(s.schedule(100.0).started) == ["head"]
-    assert head.first_started_at == pytest.approx(100.0) <= s.reserved_start["head"] + 1e-6
+    assert head.first_started_at == pytest.approx(100.0)
+    assert head.first_started_at <= s.reserved_start["head"] + 1e-6
 
 
 def test_backfill_refuses_a_long_job_that_would_delay_the_head() -> None:
@@ -138,17 +141,19 @@ def test_backfill_refuses_a_long_job_that_would_delay_the_head() -> None:
     assert s.pending_reason(long) is PendingReason.RESERVED_FOR_HEAD
     s.finish("runner", 100.0)
     assert ids(s.schedule(100.0).started) == ["head"]
+    assert head.first_started_at == 100.0
     assert long.state is JobState.PENDING
 
 
 def test_backfill_admits_a_long_job_on_devices_the_head_does_not_need() -> None:
-    # 2 nodes of 8: the head (8) is promised node 0 at t=100; node 1 is not reserved
+    # 2 nodes of 8: the head (8) is promised node 0 at t=100; node 1 is not reserved.
+    # The long job needs 3 devices, so the placer puts it on node 1 (node 0 has 2 free).
     s = scheduler(one_pool(2, 8), "backfill")
     submit_all(s, 0.0, spec("runner0", 6, duration=100.0), spec("runner1", 4, duration=1000.0))
     s.schedule(0.0)
     s.submit(spec("head", 8), 0.0)
     assert s.schedule(0.0).reservation is not None
-    long = s.submit(spec("long", 2, duration=5000.0), 1.0)
+    long = s.submit(spec("long", 3, duration=5000.0), 1.0)
     assert ids(s.schedule(1.0).started) == ["long"]
     assert {slot.node for slot in placed(long).slots} == {placed(s.jobs["runner1"]).nodes[0]}
 
@@ -197,20 +202,31 @@ def test_gang_of_12_takes_one_whole_node_and_four_on_the_tightest_other() -> Non
 
 
 def test_gang_never_starts_partially_even_when_enough_devices_are_free() -> None:
-    # 3 nodes with 5 free devices each: 15 free >= 12, but no whole node for the gang
+    # fill 3 nodes with 24 single-device jobs, then end 5 on each node: 15 devices are
+    # free (>= 12), but no node is whole, so a 12-device gang must wait
     s = scheduler(one_pool(3, 8), "fifo")
-    submit_all(s, 0.0, *(spec(f"busy{i}", 3, duration=50.0) for i in range(3)))
-    assert len(s.schedule(0.0).started) == 3
-    gang = s.submit(spec("gang", 12), 0.0)
-    before = s.cluster.allocated_milli
-    result = s.schedule(0.0)
+    singles = submit_all(s, 0.0, *(spec(f"one{i}", 1, duration=1000.0) for i in range(24)))
+    assert len(s.schedule(0.0).started) == 24
+    node_of = {j.id: placed(j).nodes[0] for j in singles}
+    for node in range(3):
+        on_node = [j for j in singles if node_of[j.id] == node]
+        assert len(on_node) == 8
+        for job in on_node[:5]:
+            s.finish(job.id, 10.0)
+    s.schedule(10.0)
+    assert s.cluster.free_milli == 15 * MILLI
+    gang = s.submit(spec("gang", 12), 10.0)
+    result = s.schedule(10.0)
     assert result.started == []
     assert gang.placement is None
-    assert s.cluster.allocated_milli == before == 9 * MILLI
+    assert s.cluster.allocated_milli == 9 * MILLI
     assert s.pending_reason(gang) is PendingReason.WAITING_FOR_RESOURCES
-    for i in range(3):
-        s.finish(f"busy{i}", 50.0)
-    assert ids(s.schedule(50.0).started) == ["gang"]
+    s.cluster.check_invariants()
+    # one more node emptied: 8 whole + 4 elsewhere is enough
+    for job in [j for j in singles if node_of[j.id] == 0 and j.state is JobState.RUNNING]:
+        s.finish(job.id, 20.0)
+    assert ids(s.schedule(20.0).started) == ["gang"]
+    assert sorted(len(slot.devices) for slot in placed(gang).slots) == [4, 8]
 
 
 def test_gang_never_spans_sites() -> None:
@@ -221,6 +237,7 @@ def test_gang_never_spans_sites() -> None:
     assert s.pending_reason(gang) is PendingReason.EXCEEDS_CAPACITY
     assert gang.options == ()
     assert ids(result.started) == ["after"]
+    assert after.state is JobState.RUNNING
 
 
 def test_gang_never_spans_pools_even_when_together_they_have_room() -> None:
@@ -261,7 +278,7 @@ def test_four_quarter_jobs_share_one_device() -> None:
     s.cluster.check_invariants()
 
 
-def test_a_fifth_quarter_job_takes_a_fresh_device_and_a_sixth_waits_on_one_device() -> None:
+def test_a_fifth_quarter_waits_until_a_share_is_released() -> None:
     s = scheduler(one_pool(1, 1), "fifo")
     submit_all(s, 0.0, *(spec(f"q{i}", 1, accelerator_milli=250) for i in range(5)))
     started = s.schedule(0.0).started
@@ -486,6 +503,20 @@ def test_cancel_a_running_job_releases_and_the_next_starts() -> None:
     assert runner.placement is None
     assert s.cluster.allocated_milli == 0
     assert ids(s.schedule(30.0).started) == ["waiting"]
+    assert waiting.first_started_at == 30.0
+
+
+def test_cancelling_the_blocked_head_lets_the_next_job_start_at_once() -> None:
+    """Cancelling a pending head returns no capacity, but the next pass must still
+    reconsider the job it held back (not only new arrivals around the gone head)."""
+    s = scheduler(one_pool(1, 8), "fifo")
+    s.submit(spec("runner", 6, duration=1000.0), 0.0)
+    s.schedule(0.0)
+    submit_all(s, 0.0, spec("head", 4), spec("small", 1))
+    s.schedule(0.0)
+    s.cancel("head", 1.0)
+    result = s.schedule(1.0)
+    assert ids(result.started) == ["small"]
 
 
 def test_finish_of_a_job_that_is_not_running_raises() -> None:
@@ -607,7 +638,7 @@ def test_drf_respects_tenant_weights() -> None:
         one_pool(1, 8),
         CATALOG,
         make_policy("drf"),
-        tenants=[__import__("computenet.domain", fromlist=["Tenant"]).Tenant("big", 3.0)],
+        tenants=[Tenant("big", 3.0)],
     )
     submit_all(
         s,
@@ -629,6 +660,7 @@ def test_las_preempts_the_more_served_job_for_a_new_one() -> None:
     result = s.schedule(1001.0)
     assert ids(result.preempted) == ["old"]
     assert ids(result.started) == ["new"]
+    assert new.state is JobState.RUNNING
     assert old.state is JobState.PENDING
     assert old.preemptions == 1
     assert old.attained == pytest.approx(8_000.0)
@@ -680,6 +712,7 @@ def test_infeasible_jobs_get_exceeds_capacity_and_do_not_block(policy: str) -> N
     huge, small = submit_all(s, 0.0, spec("huge", 24), spec("small", 1))
     result = s.schedule(0.0)
     assert ids(result.started) == ["small"]
+    assert small.state is JobState.RUNNING
     assert result.head is None
     assert s.pending_reason(huge) is PendingReason.EXCEEDS_CAPACITY
     assert huge.state is JobState.PENDING
@@ -740,20 +773,6 @@ def test_make_policy_combinations() -> None:
 # ------------------------------------------------------------------------------- bugs
 
 
-def test_bug_cancelling_the_blocked_head_lets_the_next_job_start_at_once() -> None:
-    """Cancelling a pending head returns no capacity, so the next pass only looks at
-    new arrivals around the (gone) head: the job behind it is never reconsidered until
-    some running job ends."""
-    s = scheduler(one_pool(1, 8), "fifo")
-    s.submit(spec("runner", 6, duration=1000.0), 0.0)
-    s.schedule(0.0)
-    submit_all(s, 0.0, spec("head", 4), spec("small", 1))
-    s.schedule(0.0)
-    s.cancel("head", 1.0)
-    result = s.schedule(1.0)
-    assert ids(result.started) == ["small"]
-
-
 def test_bug_drf_infeasible_job_blocks_its_tenant_forever() -> None:
     """Under `drf` (no backfill) a job that can never run (ExceedsCapacity) is yielded
     as 'blocked' and stops its tenant's queue: the tenant's later jobs never start."""
@@ -762,6 +781,25 @@ def test_bug_drf_infeasible_job_blocks_its_tenant_forever() -> None:
     s.schedule(0.0)
     assert s.pending_reason(huge) is PendingReason.EXCEEDS_CAPACITY
     assert small.state is JobState.RUNNING
+
+
+def test_bug_drf_infeasible_job_holds_back_its_tenants_arrivals() -> None:
+    """The same defect on the incremental pass (arrivals only): `_tenant_waiting` counts
+    the never-runnable job as an older waiting job of its tenant, so a new job of that
+    tenant is not even considered although devices are free."""
+    s = scheduler(one_pool(1, 8), "drf")
+    submit_all(
+        s,
+        0.0,
+        spec("runner", 6, duration=1000.0, tenant="b"),
+        spec("head", 4, tenant="b"),
+        spec("huge", 16, tenant="a"),
+    )
+    s.schedule(0.0)
+    assert s.jobs["head"].state is JobState.PENDING
+    late = s.submit(spec("late", 1, tenant="a"), 1.0)
+    s.schedule(1.0)
+    assert late.state is JobState.RUNNING
 
 
 def test_bug_drf_simulation_finishes_every_feasible_job() -> None:
@@ -779,6 +817,62 @@ def test_bug_preemption_keeps_the_progress_of_a_job_started_at_time_zero() -> No
     s.preempt("job", 500.0)
     assert job.attained == pytest.approx(4000.0)  # correct
     assert job.remaining == pytest.approx(0.5)  # fails: 1.0
+
+
+@pytest.mark.parametrize("policy", ["fifo+preempt", "sjf+preempt", "drf+preempt"])
+def test_bug_a_job_started_in_a_pass_is_not_its_victim_in_the_same_pass(policy: str) -> None:
+    """With the `preempt` modifier on a queue that does not order by priority, a job
+    started earlier in a pass can be evicted later in the same pass for a
+    higher-priority job: it is then in both `started` and `preempted` (state pending,
+    first_started_at set, preemptions=1 though it never ran), and `Simulation.run`
+    crashes with KeyError in `run_start.pop(victim.seq)`."""
+    s = scheduler(one_pool(1, 1), policy)
+    low, high = submit_all(
+        s,
+        0.0,
+        spec("low", 1, duration=10.0, preemptible=True, tenant="a"),
+        spec("high", 1, duration=100.0, priority=1, tenant="b"),
+    )
+    result = s.schedule(0.0)
+    started, preempted = set(ids(result.started)), set(ids(result.preempted))
+    assert not started & preempted
+    for job in (low, high):
+        assert (job.state is JobState.RUNNING) == (job.id in started), job.id
+        if job.state is JobState.PENDING:
+            assert job.first_started_at is None, job.id
+
+
+def test_bug_preempt_modifier_simulation_does_not_crash() -> None:
+    jobs = [
+        spec("a_low", 1, duration=10.0, preemptible=True),
+        spec("b_high", 1, duration=100.0, priority=1),
+    ]
+    result = Simulation(one_pool(1, 1), CATALOG, make_policy("fifo+preempt"), jobs).run()
+    assert result.jobs_finished == 2
+
+
+def test_preempt_by_hand_requeues_and_keeps_progress() -> None:
+    s = scheduler(one_pool(1, 8), "fifo")
+    job = s.submit(spec("job", 8, duration=1000.0), 100.0)
+    s.schedule(100.0)
+    s.preempt("job", 600.0)
+    assert job.state is JobState.PENDING
+    assert job.remaining == pytest.approx(0.5)
+    assert job.preemptions == 1
+    assert s.cluster.allocated_milli == 0
+    assert ids(s.schedule(600.0).started) == ["job"]
+    assert job.expected_end == pytest.approx(1100.0)
+    s.finish("job", 1100.0)
+    assert job.state is JobState.SUCCEEDED
+
+
+def test_preempt_of_a_pending_job_raises() -> None:
+    s = scheduler(one_pool(1, 8), "fifo")
+    s.submit(spec("runner", 8), 0.0)
+    s.schedule(0.0)
+    s.submit(spec("pending", 8), 0.0)
+    with pytest.raises(DomainError, match="not running"):
+        s.preempt("pending", 1.0)
 
 
 def test_bug_a_preempted_job_reports_preempted() -> None:

@@ -61,7 +61,9 @@ class Scheduler:
         self._seq = 0
         self.passes = 0
         self._fresh: list[JobRecord] = []  # submitted since the last pass
-        self._capacity_returned = True  # something was released since the last pass
+        # something was released, or a waiting job left, since the last pass: the jobs
+        # that waited then may start now
+        self._full_pass_due = True
         self._last_head: JobRecord | None = None
         self._tenant_waiting: dict[str, int] = {}
         self._reservation: Reservation | None = None  # the head's, reused while valid
@@ -106,7 +108,7 @@ class Scheduler:
         """Why a pending job waits, as of the last pass."""
         if job.state is not JobState.PENDING:
             return PendingReason.NONE
-        if job.visited_pass == self.passes or job.reason in _STATIC_REASONS:
+        if job.visited_pass == self.passes or job.reason in _STICKY_REASONS:
             return job.reason
         return PendingReason.BLOCKED_BY_HEAD
 
@@ -150,6 +152,7 @@ class Scheduler:
             self._stop(job, now)
         else:
             self._dequeue(job)
+            self._full_pass_due = True  # it may have been the head holding others back
         job.state = JobState.CANCELLED
         job.reason = PendingReason.NONE
         job.finished_at = now
@@ -166,7 +169,8 @@ class Scheduler:
         if job.state is not JobState.RUNNING or job.placement is None:
             raise DomainError(f"job {job.id} is {job.state}, not running")
         runtime = job.option(job.placement.pool).runtime_s
-        done = (now - (job.run_started_at or now)) / runtime if runtime > 0 else 1.0
+        started = now if job.run_started_at is None else job.run_started_at
+        done = (now - started) / runtime if runtime > 0 else 1.0
         self._reservation = None
         self._stop(job, now)
         job.remaining = max(0.0, job.remaining - done)
@@ -186,7 +190,7 @@ class Scheduler:
         self.passes += 1
         result = CycleResult(now)
         fresh, self._fresh = self._fresh, []
-        full, self._capacity_returned = full or self._capacity_returned, False
+        full, self._full_pass_due = full or self._full_pass_due, False
         if not self._pending:
             return result
         policy = self.policy
@@ -221,12 +225,13 @@ class Scheduler:
             # fair share: a new job may go unless an older job of its tenant waits
             older = dict(self._tenant_waiting)
             for job in arrivals:
-                older[job.spec.tenant] -= 1
+                if job.options:
+                    older[job.spec.tenant] -= 1
             for job in arrivals:
                 tenant = job.spec.tenant
                 if older[tenant] == 0 or self.policy.backfill:
                     yield job
-                if job.state is JobState.PENDING:
+                if job.state is JobState.PENDING and job.options:
                     older[tenant] += 1
             return
         yield from (j for j in arrivals if j.queue_key < head.queue_key)
@@ -241,11 +246,25 @@ class Scheduler:
         pass_id = self.passes
         cluster = self._cluster
         failed: set[tuple[object, ...]] = set()
+        # shapes whose placement a reservation refused: the same shape ending later than
+        # the reservation is refused too, until some start changes the cluster
+        refused: dict[tuple[object, ...], int] = {}
         reservation: Reservation | None = None
+        depth = policy.backfill_depth
+        examined = 0
         for job in stream:
             if job.reason in _STATIC_REASONS:
                 job.visited_pass = pass_id
                 continue  # can never run here; never blocks others
+            if reservation is not None:
+                examined += 1
+                if depth is not None and examined > depth:
+                    break
+                pool = refused.get(job.shape_key)
+                if pool is not None and now + job.estimate_left(pool) > reservation.start:
+                    job.visited_pass = pass_id
+                    job.reason = PendingReason.RESERVED_FOR_HEAD
+                    continue
             if job.seq in known_blocked:
                 placement = None
             else:
@@ -263,9 +282,11 @@ class Scheduler:
                 end = now + job.estimate_left(placement.pool)
                 if not reservation.admits(placement, end):
                     job.reason = PendingReason.RESERVED_FOR_HEAD
+                    refused[job.shape_key] = placement.pool
                     continue
                 reservation.consume(placement, end)
                 self._start(job, placement, now, result)
+                refused.clear()
                 continue
             if placement is None and policy.preemptor is not None and job.seq not in known_blocked:
                 placement = self._preempt_for(job, now, result)
@@ -351,7 +372,7 @@ class Scheduler:
     def _stop(self, job: JobRecord, now: float) -> None:
         """Release a running job's resources (the unreserve of `_start`)."""
         assert job.placement is not None
-        self._capacity_returned = True
+        self._full_pass_due = True
         self._cluster.release(job.placement)
         del self._running[job.seq]
         del self._pool_running[job.placement.pool][job.seq]
@@ -365,14 +386,16 @@ class Scheduler:
         job.queue_key = (*self.policy.queue.key(job), job.seq)
         self._by_seq[job.seq] = job
         insort(self._pending, job.queue_key)
-        tenant = job.spec.tenant
-        self._tenant_waiting[tenant] = self._tenant_waiting.get(tenant, 0) + 1
+        if job.options:  # jobs that can never run hold nobody back
+            tenant = job.spec.tenant
+            self._tenant_waiting[tenant] = self._tenant_waiting.get(tenant, 0) + 1
 
     def _dequeue(self, job: JobRecord) -> None:
         i = bisect_left(self._pending, job.queue_key)
         if i < len(self._pending) and self._pending[i] == job.queue_key:
             del self._pending[i]
-            self._tenant_waiting[job.spec.tenant] -= 1
+            if job.options:
+                self._tenant_waiting[job.spec.tenant] -= 1
 
     def _job(self, job_id: str) -> JobRecord:
         try:
@@ -446,6 +469,8 @@ class Scheduler:
 
 
 _STATIC_REASONS = frozenset({PendingReason.EXCEEDS_CAPACITY, PendingReason.NO_MATCHING_ACCELERATOR})
+# reasons that stay true until the job starts, whether or not a pass looked at it
+_STICKY_REASONS = _STATIC_REASONS | {PendingReason.PREEMPTED}
 
 
 def _lookup(catalog: Catalog, name: str) -> AcceleratorModel | None:

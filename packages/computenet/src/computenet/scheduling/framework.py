@@ -88,3 +88,6 @@ class Policy:
     placer: Placer
     backfill: bool = False
     preemptor: Preemptor | None = None
+    # How many jobs after a blocked head one pass examines for backfill (Slurm's
+    # bf_max_job_test, default 500); None examines the whole queue.
+    backfill_depth: int | None = 500

@@ -15,6 +15,7 @@ from computenet.scheduling.records import JobRecord
 def _make_room(
     job: JobRecord,
     view: SchedulerView,
+    now: float,
     may_preempt: Callable[[JobRecord], bool],
     victim_order: Callable[[JobRecord], tuple[float | int, ...]],
 ) -> tuple[list[JobRecord], int] | None:
@@ -24,8 +25,10 @@ def _make_room(
     best: tuple[list[JobRecord], int] | None = None
     for opt in job.options:
         pool = cluster.pools[opt.pool]
+        # a job that started at this very instant is never a victim (no flapping in a pass)
         candidates = sorted(
-            (r for r in view.running_in(opt.pool) if may_preempt(r)), key=victim_order
+            (r for r in view.running_in(opt.pool) if r.run_started_at != now and may_preempt(r)),
+            key=victim_order,
         )
         released: list[JobRecord] = []
         try:
@@ -61,6 +64,7 @@ class LasPreemption:
         return _make_room(
             job,
             view,
+            now,
             lambda r: r.spec.preemptible and las_level(r.attained_at(now), self.thresholds) > level,
             lambda r: (-r.attained_at(now), -r.seq),
         )
@@ -92,6 +96,7 @@ class PriorityPreemption:
         return _make_room(
             job,
             view,
+            now,
             lambda r: r.spec.preemptible and r.spec.priority < prio,
             lambda r: (r.spec.priority, -(r.run_started_at or 0.0), -r.seq),
         )

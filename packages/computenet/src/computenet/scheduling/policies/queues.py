@@ -103,6 +103,6 @@ class DominantResourceFairness:
             queue = queues[tenant]
             job = queue[pos]
             yield job
-            blocked = job.placement is None
+            blocked = job.placement is None and bool(job.options)  # infeasible: skip it
             if pos + 1 < len(queue) and (keep_going or not blocked):
                 heapq.heappush(heap, (share(tenant), rank, tenant, pos + 1))
