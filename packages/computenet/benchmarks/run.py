@@ -25,6 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.table import Table
+
 from computenet.data import load_catalog, load_network
 from computenet.domain.jobs import JobSpec, Work
 from computenet.domain.network import Network, NodePool, NodeShape, Site
@@ -40,8 +43,6 @@ from computenet.simulation.traces import (
     read_alibaba_pods,
     read_philly,
 )
-from rich.console import Console
-from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED = Path(os.environ.get("SHARED_DATA", REPO.parent / "shared" / "data"))

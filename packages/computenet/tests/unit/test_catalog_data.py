@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from computenet.data import load_catalog, load_network, network_names
 from computenet.domain.errors import DomainError, UnknownNameError
 from computenet.domain.hardware import DeviceClass, Precision

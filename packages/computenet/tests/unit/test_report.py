@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from computenet.simulation.report import (
     FGD_LABEL,
     PACKING_COLUMNS,

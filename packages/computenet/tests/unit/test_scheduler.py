@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import pytest
+
 from computenet.data import load_catalog
 from computenet.domain.errors import DomainError, UnknownNameError
 from computenet.domain.hardware import AcceleratorModel, Catalog, DeviceClass, Precision

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
 from computenet.data import load_catalog
 from computenet.domain.hardware import Catalog, Precision
 from computenet.domain.jobs import MILLI, JobSpec, JobState, PendingReason, Work
@@ -27,8 +30,6 @@ from computenet.scheduling import CycleResult, Scheduler, make_policy
 from computenet.simulation.engine import Simulation
 from computenet.simulation.results import PolicyResult
 from computenet.simulation.traces import read_philly
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
 
 pytestmark = pytest.mark.unit
 

@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from computenet.domain.errors import DomainError, UnknownNameError
 from computenet.domain.hardware import Precision
 from computenet.domain.jobs import JobKind, JobSpec

@@ -128,13 +128,13 @@ def simulate(
 
 
 def _print_table(header: list[str], rows: list[list[str]], title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", expand=False)
     for i, col in enumerate(header):
         table.add_column(col, justify="left" if i == 0 else "right", no_wrap=True)
     for row in rows:
         table.add_row(escape(row[0]), *row[1:])
     # a pipe or a file gets the whole table, not one cut to 80 columns
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    Console(width=None if sys.stdout.isatty() else 400).print(table)
 
 
 @app.command()

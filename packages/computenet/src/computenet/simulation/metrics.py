@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from computenet.domain.jobs import MILLI
 from computenet.scheduling.cluster import ClusterState
 from computenet.scheduling.records import JobRecord

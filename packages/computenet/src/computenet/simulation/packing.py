@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
+
 from computenet.domain.errors import DomainError
 from computenet.domain.hardware import Catalog
 from computenet.domain.jobs import JobSpec

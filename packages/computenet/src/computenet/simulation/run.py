@@ -6,11 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from computenet.scheduling.policies import make_policy
-from computenet.simulation.engine import Simulation
-from computenet.simulation.packing import pack
-from computenet.simulation.results import PackingResult, PolicyResult
-from computenet.simulation.scenario import Scenario
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,6 +15,12 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+
+from computenet.scheduling.policies import make_policy
+from computenet.simulation.engine import Simulation
+from computenet.simulation.packing import pack
+from computenet.simulation.results import PackingResult, PolicyResult
+from computenet.simulation.scenario import Scenario
 
 
 @dataclass

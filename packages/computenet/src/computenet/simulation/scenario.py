@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from computenet.data import load_catalog, load_network
 from computenet.domain.errors import DomainError
 from computenet.domain.hardware import AcceleratorModel, Catalog

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
+
 from computenet.domain.errors import DomainError, UnknownNameError
 from computenet.domain.hardware import Precision
 from computenet.domain.jobs import MILLI, JobKind, JobSpec, Work
