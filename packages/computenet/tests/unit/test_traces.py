@@ -62,7 +62,7 @@ def assert_sorted_from_zero(jobs: list[JobSpec]) -> None:
 @pytest.fixture(scope="module")
 def philly() -> list[JobSpec]:
     if not PHILLY.exists():
-        pytest.skip(f"shared data not found at {PHILLY} (set SHARED_DATA)")
+        pytest.fail(f"shared data not found at {PHILLY} (set SHARED_DATA)")
     return read_philly(PHILLY)
 
 

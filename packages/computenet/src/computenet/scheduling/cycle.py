@@ -229,10 +229,10 @@ class Scheduler:
                     older[job.spec.tenant] -= 1
             for job in arrivals:
                 tenant = job.spec.tenant
-                if older[tenant] == 0 or self.policy.backfill:
+                if older.get(tenant, 0) == 0 or self.policy.backfill:
                     yield job
                 if job.state is JobState.PENDING and job.options:
-                    older[tenant] += 1
+                    older[tenant] = older.get(tenant, 0) + 1
             return
         yield from (j for j in arrivals if j.queue_key < head.queue_key)
         if head.state is JobState.PENDING:
