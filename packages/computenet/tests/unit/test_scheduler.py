@@ -899,3 +899,37 @@ def test_bug_a_preempted_job_reports_preempted() -> None:
     s.submit(spec("new", 8, preemptible=True), 1001.0)
     assert ids(s.schedule(1001.0).preempted) == ["old"]
     assert s.pending_reason(old) is PendingReason.PREEMPTED
+
+
+def test_recorded_history_tells_each_jobs_story() -> None:
+    from computenet.domain.events import EventKind
+
+    catalog = load_catalog()
+    net = Network("n", (Site("s", (NodePool("p", NodeShape("V100", 8), 1),)),))
+    sched = Scheduler(net, catalog, make_policy("las"), record_events=True)
+    old = JobSpec(
+        id="old", tenant="a", work=Work(reference_s=100_000.0), accelerators=8, preemptible=True
+    )
+    sched.submit(old, 0.0)
+    sched.schedule(0.0)
+    new = JobSpec(
+        id="new", tenant="b", work=Work(reference_s=10.0), accelerators=8, submit_time=5_000.0
+    )
+    sched.submit(new, 5_000.0)
+    sched.schedule(5_000.0)
+    sched.finish("new", 5_010.0)
+    sched.schedule(5_010.0)
+    assert sched.events is not None
+    story = [(e.job_id, e.kind) for e in sched.events]
+    assert story == [
+        ("old", EventKind.SUBMITTED),
+        ("old", EventKind.STARTED),
+        ("new", EventKind.SUBMITTED),
+        ("old", EventKind.PREEMPTED),
+        ("new", EventKind.STARTED),
+        ("new", EventKind.SUCCEEDED),
+        ("old", EventKind.STARTED),
+    ]
+    assert "V100" in sched.events[1].detail
+    # without record_events the scheduler keeps no history
+    assert Scheduler(net, catalog, make_policy("fifo")).events is None

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from computenet.domain.errors import DomainError
+from computenet.domain.events import EventKind, JobEvent
 from computenet.domain.hardware import AcceleratorModel, Catalog
 from computenet.domain.jobs import MILLI, JobSpec, JobState, PendingReason
 from computenet.domain.network import Network
@@ -42,8 +43,12 @@ class Scheduler:
         catalog: Catalog,
         policy: Policy,
         tenants: Iterable[Tenant] = (),
+        *,
+        record_events: bool = False,
     ) -> None:
         self.network = network
+        # the append-only history drivers persist (the service); the simulator skips it
+        self.events: list[JobEvent] | None = [] if record_events else None
         self.catalog = catalog
         self.policy = policy
         self._cluster = ClusterState(network, catalog)
@@ -126,6 +131,7 @@ class Scheduler:
         self.policy.placer.observe(spec)
         self._enqueue(job)
         self._fresh.append(job)
+        self._record(now, job, EventKind.SUBMITTED, job.reason.value)
         return job
 
     def finish(self, job_id: str, now: float, state: JobState = JobState.SUCCEEDED) -> JobRecord:
@@ -141,6 +147,8 @@ class Scheduler:
         job.remaining = 0.0 if state is JobState.SUCCEEDED else job.remaining
         job.state = state
         job.finished_at = now
+        kind = EventKind.SUCCEEDED if state is JobState.SUCCEEDED else EventKind.FAILED
+        self._record(now, job, kind)
         return job
 
     def cancel(self, job_id: str, now: float) -> JobRecord:
@@ -156,6 +164,7 @@ class Scheduler:
         job.state = JobState.CANCELLED
         job.reason = PendingReason.NONE
         job.finished_at = now
+        self._record(now, job, EventKind.CANCELLED)
         return job
 
     def preempt(self, job_id: str, now: float) -> JobRecord:
@@ -177,6 +186,7 @@ class Scheduler:
         job.preemptions += 1
         job.state = JobState.PENDING
         job.reason = PendingReason.PREEMPTED
+        self._record(now, job, EventKind.PREEMPTED, f"{job.remaining:.3f} of the work left")
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -368,6 +378,16 @@ class Scheduler:
         tenant = job.spec.tenant
         self._alloc[tenant] = self._alloc.get(tenant, 0) + job.spec.device_milli
         result.started.append(job)
+        if self.events is not None:
+            pool = self._cluster.pools[placement.pool]
+            nodes = ",".join(str(n) for n in placement.nodes)
+            self._record(
+                now, job, EventKind.STARTED, f"{pool.key} ({pool.model.name}) nodes {nodes}"
+            )
+
+    def _record(self, now: float, job: JobRecord, kind: EventKind, detail: str = "") -> None:
+        if self.events is not None:
+            self.events.append(JobEvent(now, job.id, kind, detail))
 
     def _stop(self, job: JobRecord, now: float) -> None:
         """Release a running job's resources (the unreserve of `_start`)."""
