@@ -933,3 +933,30 @@ def test_recorded_history_tells_each_jobs_story() -> None:
     assert "V100" in sched.events[1].detail
     # without record_events the scheduler keeps no history
     assert Scheduler(net, catalog, make_policy("fifo")).events is None
+
+
+def test_backfill_places_a_long_job_around_the_heads_reserved_node() -> None:
+    net = Network("n", (Site("s", (NodePool("p", NodeShape("V100", 8), 2),)),))
+    sched = Scheduler(net, load_catalog(), make_policy("backfill"))
+
+    def job(name: str, gpus: int, seconds: float) -> JobSpec:
+        return JobSpec(id=name, tenant="t", work=Work(reference_s=seconds), accelerators=gpus)
+
+    for spec in (job("r1", 6, 100.0), job("r2", 4, 1_000.0)):
+        sched.submit(spec, 0.0)
+        sched.schedule(0.0)
+    r1, r2 = sched.jobs["r1"], sched.jobs["r2"]
+    assert r1.placement is not None and r2.placement is not None
+    assert r1.placement.nodes != r2.placement.nodes
+    sched.submit(job("head", 8, 10.0), 0.0)
+    sched.submit(job("long", 2, 5_000.0), 0.0)
+    result = sched.schedule(0.0)
+    assert result.reservation is not None and result.reservation.start == 100.0
+    # the tightest node for "long" is r1's (2 free), reserved for the head at t=100;
+    # r2's node has room and is not reserved, so "long" starts there at once
+    long_job = sched.jobs["long"]
+    assert [j.id for j in result.started] == ["long"]
+    assert long_job.placement is not None
+    assert long_job.placement.nodes == r2.placement.nodes
+    sched.finish("r1", 100.0)
+    assert [j.id for j in sched.schedule(100.0).started] == ["head"]

@@ -7,7 +7,7 @@ devices are indexed by their free share.
 """
 
 from bisect import bisect_left, insort
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from computenet.domain.hardware import AcceleratorModel, Catalog
@@ -230,6 +230,31 @@ class ClusterState:
             del pool.partial[level]
             levels = pool.partial_levels
             del levels[bisect_left(levels, level)]
+
+    # -- masking ----------------------------------------------------------------------------
+
+    def hide(self, node_ids: Iterable[int]) -> list[Node]:
+        """Take nodes out of the free-capacity indexes so placements skip them (used to
+        place a backfill job around the head's reserved nodes); `unhide` puts them back."""
+        hidden = []
+        for node_id in node_ids:
+            node = self.nodes[node_id]
+            pool = self.pools[node.pool]
+            if pool.buckets[node.free_whole].pop(node.id, None) is None:
+                continue
+            for d, f in enumerate(node.free):
+                if 0 < f < MILLI:
+                    self._partial_remove(pool, f, node.id, d)
+            hidden.append(node)
+        return hidden
+
+    def unhide(self, nodes: Iterable[Node]) -> None:
+        for node in nodes:
+            pool = self.pools[node.pool]
+            pool.buckets[node.free_whole][node.id] = node
+            for d, f in enumerate(node.free):
+                if 0 < f < MILLI:
+                    self._partial_add(pool, f, node.id, d)
 
     # -- queries ----------------------------------------------------------------------------
 

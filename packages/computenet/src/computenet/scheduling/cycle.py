@@ -291,9 +291,12 @@ class Scheduler:
                     continue
                 end = now + job.estimate_left(placement.pool)
                 if not reservation.admits(placement, end):
-                    job.reason = PendingReason.RESERVED_FOR_HEAD
-                    refused[job.shape_key] = placement.pool
-                    continue
+                    placement = self._place_around(job, reservation, now)
+                    if placement is None:
+                        job.reason = PendingReason.RESERVED_FOR_HEAD
+                        refused[job.shape_key] = reservation.pool
+                        continue
+                    end = now + job.estimate_left(placement.pool)
                 reservation.consume(placement, end)
                 self._start(job, placement, now, result)
                 refused.clear()
@@ -316,6 +319,20 @@ class Scheduler:
                 continue
             if policy.queue.strict:
                 break
+
+    def _place_around(
+        self, job: JobRecord, reservation: Reservation, now: float
+    ) -> Placement | None:
+        """A placement that leaves the head's reserved nodes alone, if there is one."""
+        hidden = self._cluster.hide(reservation.spare_whole)
+        try:
+            placement = self.policy.placer.place(job, self._cluster)
+        finally:
+            self._cluster.unhide(hidden)
+        if placement is None:
+            return None
+        end = now + job.estimate_left(placement.pool)
+        return placement if reservation.admits(placement, end) else None
 
     def _keep_reservation(self, job: JobRecord, placement: Placement, now: float) -> None:
         """A job starts ahead of the head: the head's last reservation stays valid only
