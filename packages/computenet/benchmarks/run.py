@@ -16,6 +16,7 @@ openb-format cluster and pod list, and the table says so.
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -72,7 +73,7 @@ def philly_backfill() -> list[Row]:
     ]
 
 
-def _pass_setup(seed: int) -> tuple[Scheduler, float]:
+def _pass_setup(seed: int, depth: int | None = 500) -> tuple[Scheduler, float]:
     """1,000 nodes (8 GPUs) in 4 sites, ~95 % busy with running jobs, then 10,000 pending."""
     import numpy as np
 
@@ -82,7 +83,8 @@ def _pass_setup(seed: int) -> tuple[Scheduler, float]:
         for i in range(4)
     )
     net = Network("bench-1000-nodes", sites)
-    sched = Scheduler(net, load_catalog(), make_policy("sjf+backfill"))
+    policy = dataclasses.replace(make_policy("sjf+backfill"), backfill_depth=depth)
+    sched = Scheduler(net, load_catalog(), policy)
     sizes = [1, 1, 1, 1, 2, 4, 8, 16]
     now = 0.0
     n = 0
@@ -112,25 +114,29 @@ def _pass_setup(seed: int) -> tuple[Scheduler, float]:
 
 
 def pass_10k() -> list[Row]:
-    times = []
-    started = []
-    for seed in range(5):
-        sched, now = _pass_setup(seed)
-        assert sched.pending_count >= 10_000
-        t0 = time.perf_counter()
-        result = sched.schedule(now, full=True)
-        times.append(time.perf_counter() - t0)
-        started.append(len(result.started))
-    ms = statistics.median(times) * 1000
-    return [
-        {
-            "figure": "one pass (sjf+backfill): 10,000 pending over 1,000 nodes / 8,000 GPUs ~95 % busy: ms (median of 5)",
-            "goal": "<= 50 ms",
-            "measured": f"{ms:.1f} ms (started {statistics.median(started):.0f} jobs)",
-            "ok": ms <= 50.0,
-            "value": ms,
-        }
-    ]
+    rows: list[Row] = []
+    for depth in (500, None):
+        times = []
+        started = []
+        for seed in range(5):
+            sched, now = _pass_setup(seed, depth)
+            assert sched.pending_count >= 10_000
+            t0 = time.perf_counter()
+            result = sched.schedule(now, full=True)
+            times.append(time.perf_counter() - t0)
+            started.append(len(result.started))
+        ms = statistics.median(times) * 1000
+        scope = "backfill depth 500 (default)" if depth else "whole queue examined"
+        rows.append(
+            {
+                "figure": f"one pass, sjf+backfill, {scope}: 10,000 pending over 1,000 nodes / 8,000 GPUs ~95 % busy (median of 5)",
+                "goal": "<= 50 ms",
+                "measured": f"{ms:.1f} ms ({statistics.median(started):.0f} jobs started)",
+                "ok": ms <= 50.0,
+                "value": ms,
+            }
+        )
+    return rows
 
 
 HIGH_LOAD_POLICIES = ("fifo", "backfill", "sjf+backfill", "las", "las+backfill", "drf+backfill")

@@ -225,23 +225,19 @@ def build_scenario(
         data = dict(loaded)
         data.setdefault("name", Path(path).stem)
         base = Path(path).parent
+    # command-line values override the file's
     workload = dict(data.get("workload") or {})
-    if trace is not None:
-        workload["trace"] = trace
-    if limit is not None:
-        workload["limit"] = limit
-    if load_scale is not None:
-        workload["load_scale"] = load_scale
+    for key, value in (("trace", trace), ("limit", limit), ("load_scale", load_scale)):
+        if value is not None:
+            workload[key] = value
     data["workload"] = workload
-    if cluster is not None:
-        data["network"] = cluster
-    if policies:
-        data["policies"] = list(policies)
-    if seed is not None:
-        data["seed"] = seed
-    if network_scale is not None:
-        data["network_scale"] = network_scale
-    if fill_to is not None:
-        data["fill_to"] = fill_to
+    overrides = {
+        "network": cluster,
+        "policies": list(policies) if policies else None,
+        "seed": seed,
+        "network_scale": network_scale,
+        "fill_to": fill_to,
+    }
+    data.update({k: v for k, v in overrides.items() if v is not None})
     data.setdefault("name", "simulation")
     return scenario_from_dict(data, base=base, name=str(data["name"]))

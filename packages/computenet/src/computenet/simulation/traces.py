@@ -196,6 +196,17 @@ def _whole(source: str, line: int, field: str, text: str) -> int:
     raise TraceFormatError(source, line, field, f"expected a whole number, got {text!r}")
 
 
+def _unique_id(source: str, line: int, field: str, text: str, seen: set[str], *, what: str) -> str:
+    """A non-empty identifier not seen before in this file."""
+    value = text.strip()
+    if not value:
+        raise TraceFormatError(source, line, field, f"empty {what}")
+    if value in seen:
+        raise TraceFormatError(source, line, field, f"duplicate {what} {value!r}")
+    seen.add(value)
+    return value
+
+
 def _seconds(source: str, line: int, field: str, text: str) -> float:
     try:
         value = float(text)
@@ -377,12 +388,7 @@ def parse_alibaba_pods(
     records: list[tuple[float, str, dict[str, Any]]] = []
     seen: set[str] = set()
     for line, row in _rows(reader, width, src):
-        name = row[col["name"]].strip()
-        if not name:
-            raise TraceFormatError(src, line, "name", "empty pod name")
-        if name in seen:
-            raise TraceFormatError(src, line, "name", f"duplicate pod name {name!r}")
-        seen.add(name)
+        name = _unique_id(src, line, "name", row[col["name"]], seen, what="pod name")
         cpu = _whole(src, line, "cpu_milli", row[col["cpu_milli"]])
         mem = _whole(src, line, "memory_mib", row[col["memory_mib"]])
         for field, value in (("cpu_milli", cpu), ("memory_mib", mem)):
@@ -514,12 +520,7 @@ def parse_alibaba_nodes(
     shapes: Counter[NodeShape] = Counter()
     seen: set[str] = set()
     for line, row in _rows(reader, width, src):
-        sn = row[col["sn"]].strip()
-        if not sn:
-            raise TraceFormatError(src, line, "sn", "empty node serial number")
-        if sn in seen:
-            raise TraceFormatError(src, line, "sn", f"duplicate node {sn!r}")
-        seen.add(sn)
+        _unique_id(src, line, "sn", row[col["sn"]], seen, what="node")
         cpu = _whole(src, line, "cpu_milli", row[col["cpu_milli"]])
         mem = _whole(src, line, "memory_mib", row[col["memory_mib"]])
         gpus = _whole(src, line, "gpu", row[col["gpu"]])
