@@ -960,3 +960,27 @@ def test_backfill_places_a_long_job_around_the_heads_reserved_node() -> None:
     assert long_job.placement.nodes == r2.placement.nodes
     sched.finish("r1", 100.0)
     assert [j.id for j in sched.schedule(100.0).started] == ["head"]
+
+
+def test_adopt_books_a_running_job_and_refuses_double_booking() -> None:
+    net = Network("n", (Site("s", (NodePool("p", NodeShape("V100", 8), 1),)),))
+    first = Scheduler(net, load_catalog(), make_policy("fifo"))
+    spec = JobSpec(id="a", tenant="t", work=Work(reference_s=100.0), accelerators=6)
+    first.submit(spec, 0.0)
+    first.schedule(0.0)
+    placement = first.jobs["a"].placement
+    assert placement is not None
+    # a restarted service: a new core adopts the running job at its stored placement
+    again = Scheduler(net, load_catalog(), make_policy("fifo"))
+    job = again.adopt(spec, placement, started_at=0.0)
+    assert job.state is JobState.RUNNING
+    assert again.cluster.allocated_milli == 6 * MILLI
+    other = JobSpec(id="b", tenant="t", work=Work(reference_s=1.0), accelerators=6)
+    with pytest.raises(DomainError, match="not free"):
+        again.adopt(other, placement, started_at=0.0)
+    assert again.cluster.allocated_milli == 6 * MILLI
+    again.cluster.check_invariants()
+    again.submit(other, 1.0)
+    assert again.schedule(1.0).started == []  # only 2 devices are free
+    again.finish("a", 100.0)
+    assert [j.id for j in again.schedule(100.0).started] == ["b"]

@@ -174,6 +174,26 @@ class ClusterState:
             node = self.nodes[slot.node]
             self._change(pool, node, slot, -1)
 
+    def can_allocate(self, placement: Placement) -> bool:
+        """Whether every device share and host resource the placement names is free."""
+        if not 0 <= placement.pool < len(self.pools):
+            return False
+        for slot in placement.slots:
+            if not 0 <= slot.node < len(self.nodes):
+                return False
+            node = self.nodes[slot.node]
+            if (
+                node.pool != placement.pool
+                or node.cpu_free < slot.cpu_milli
+                or node.mem_free < slot.memory_mib
+            ):
+                return False
+            if any(d >= node.devices or node.free[d] < slot.milli for d in slot.devices):
+                return False
+            if len(set(slot.devices)) != len(slot.devices):
+                return False
+        return True
+
     def release(self, placement: Placement) -> None:
         pool = self.pools[placement.pool]
         for slot in placement.slots:

@@ -134,6 +134,26 @@ class Scheduler:
         self._record(now, job, EventKind.SUBMITTED, job.reason.value)
         return job
 
+    def adopt(self, spec: JobSpec, placement: Placement, started_at: float) -> JobRecord:
+        """Take over a job that already runs at `placement` (a service restarting with
+        work in flight): its resources are booked as if this core had started it."""
+        if spec.id in self.jobs:
+            raise DomainError(f"job {spec.id} already known")
+        options, _ = self._pool_options(spec)
+        if placement.pool not in {o.pool for o in options}:
+            raise DomainError(f"job {spec.id}: pool {placement.pool} does not fit its spec")
+        if placement.device_milli != spec.device_milli:
+            raise DomainError(f"job {spec.id}: placement holds a different device share")
+        if not self._cluster.can_allocate(placement):
+            raise DomainError(f"job {spec.id}: its placement is not free")
+        job = JobRecord(spec, self._seq, options)
+        self._seq += 1
+        self.jobs[spec.id] = job
+        self._weights.setdefault(spec.tenant, 1.0)
+        self.policy.placer.observe(spec)
+        self._start(job, placement, started_at, CycleResult(started_at))
+        return job
+
     def finish(self, job_id: str, now: float, state: JobState = JobState.SUCCEEDED) -> JobRecord:
         """A running job ended (succeeded or failed): release its resources now."""
         if state not in (JobState.SUCCEEDED, JobState.FAILED):
