@@ -295,16 +295,17 @@ class Scheduler:
                     job.visited_pass = pass_id
                     job.reason = PendingReason.RESERVED_FOR_HEAD
                     continue
-            if job.seq in known_blocked:
-                placement = None
-            else:
-                job.visited_pass = pass_id
-                placement = None
-                if job.demand_milli <= cluster.free_milli and job.shape_key not in failed:
-                    placement = policy.placer.place(job, cluster)
-                    if placement is None:
-                        failed.add(job.shape_key)
             job.visited_pass = pass_id
+            placement = None
+            # a known blocked head is not tried again; a shape that failed stays failed
+            if (
+                job.seq not in known_blocked
+                and job.demand_milli <= cluster.free_milli
+                and job.shape_key not in failed
+            ):
+                placement = policy.placer.place(job, cluster)
+                if placement is None:
+                    failed.add(job.shape_key)
             if reservation is not None:
                 if placement is None:
                     job.reason = PendingReason.WAITING_FOR_RESOURCES
