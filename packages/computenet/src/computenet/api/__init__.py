@@ -1,0 +1,1 @@
+"""The REST API of the network service (FastAPI): `create_app(settings)`."""

@@ -1,0 +1,187 @@
+"""Request and response schemas, one per direction (Create / Public).
+
+`JobCreate` is also the job-spec file format (`computenet submit JOB.yaml`); every field
+is validated with a message naming it, so bad input gets a 422 that says which field.
+"""
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from computenet.domain.hardware import Precision
+from computenet.domain.jobs import MILLI, JobKind, JobSpec, Work
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class WorkIn(BaseModel):
+    """How much work: seconds on a reference accelerator, or FLOPs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference_s: Annotated[float | None, Field(ge=0)] = None
+    reference_accelerator: str = "V100"
+    flops: Annotated[float | None, Field(ge=0)] = None
+    efficiency: Annotated[float, Field(gt=0, le=1)] = 0.4
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "WorkIn":
+        if (self.reference_s is None) == (self.flops is None):
+            raise ValueError("give exactly one of reference_s and flops")
+        return self
+
+
+class JobCreate(BaseModel):
+    """A job as a tenant submits it (and as a job-spec YAML file holds it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str | None, Field(description="unique id; generated when absent")] = None
+    kind: JobKind = JobKind.TRAINING
+    command: Annotated[str, Field(min_length=1, max_length=16_384)]
+    accelerators: Annotated[int, Field(ge=0, le=100_000)] = 1
+    accelerator_milli: Annotated[int, Field(ge=1, le=MILLI)] = MILLI
+    accelerator_types: list[str] = []
+    precision: Precision = Precision.FP16
+    cpu_milli: Annotated[int, Field(ge=0)] = 0
+    memory_mib: Annotated[int, Field(ge=0)] = 0
+    work: WorkIn
+    estimated_s: Annotated[float | None, Field(ge=0)] = None
+    priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
+    preemptible: bool = False
+    time_limit_s: Annotated[float | None, Field(gt=0)] = None
+    env: dict[str, str] = {}
+    labels: dict[str, str] = {}
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _ID.match(value):
+            raise ValueError(
+                "letters, digits, '.', '_' and '-' only, at most 128, not starting with a symbol"
+            )
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+            if name.startswith("COMPUTENET_") or name in ("CUDA_VISIBLE_DEVICES",):
+                raise ValueError(f"{name} is set by the network")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> "JobCreate":
+        if self.accelerator_milli < MILLI and self.accelerators != 1:
+            raise ValueError("a fractional accelerator_milli needs accelerators: 1")
+        if self.accelerators == 0 and self.cpu_milli == 0:
+            raise ValueError("a job without accelerators needs cpu_milli > 0")
+        return self
+
+    def to_spec(self, job_id: str, tenant: str, submit_time: float) -> JobSpec:
+        return JobSpec(
+            id=job_id,
+            tenant=tenant,
+            work=Work(
+                reference_s=self.work.reference_s,
+                reference_accelerator=self.work.reference_accelerator,
+                flops=self.work.flops,
+                efficiency=self.work.efficiency,
+            ),
+            kind=self.kind,
+            submit_time=submit_time,
+            accelerators=self.accelerators,
+            accelerator_milli=self.accelerator_milli,
+            accelerator_types=frozenset(self.accelerator_types),
+            precision=self.precision,
+            cpu_milli=self.cpu_milli,
+            memory_mib=self.memory_mib,
+            priority=self.priority,
+            preemptible=self.preemptible,
+            estimated_s=self.estimated_s,
+            command=self.command,
+            labels=dict(self.labels),
+        )
+
+
+class EventPublic(BaseModel):
+    at: float
+    kind: str
+    detail: str = ""
+
+
+class SlotPublic(BaseModel):
+    node: int
+    devices: list[int]
+    milli: int
+
+
+class PlacementPublic(BaseModel):
+    site: str
+    pool: str
+    accelerator: str
+    slots: list[SlotPublic]
+
+
+class JobPublic(BaseModel):
+    id: str
+    tenant: str
+    kind: str
+    state: str
+    pending_reason: str
+    accelerators: int
+    accelerator_milli: int
+    submitted_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    exit_code: int | None = None
+    attempt: int = 0
+    placement: PlacementPublic | None = None
+    message: str = ""
+    spec: dict[str, Any] = {}
+    events: list[EventPublic] | None = None
+
+
+class JobPage(BaseModel):
+    items: list[JobPublic]
+    next_offset: int | None
+
+
+class TenantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    weight: Annotated[float, Field(gt=0, le=1_000)] = 1.0
+    quota: dict[str, Annotated[int, Field(ge=0)]] = {}
+
+
+class TenantPublic(BaseModel):
+    name: str
+    weight: float
+    quota: dict[str, int]
+
+
+class TenantCreated(TenantPublic):
+    token: str  # shown once; stored only as a hash
+
+
+class UsagePublic(BaseModel):
+    tenant: str
+    jobs: dict[str, int]
+    device_hours: float
+
+
+class SitePublic(BaseModel):
+    name: str
+    region: str
+    accelerators: int
+    pools: list[dict[str, Any]]
+
+
+class ErrorPublic(BaseModel):
+    detail: str
+
+
+Direction = Literal["asc", "desc"]
