@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from computenet import __version__
+from computenet.cli.service_commands import register as register_service_commands
 from computenet.domain.errors import DomainError
 
 app = typer.Typer(
@@ -200,6 +201,9 @@ def networks(
         for n in nets
     ]
     _print_table(["network", "sites", "accelerators", "illustrative"], rows, "Built-in networks")
+
+
+register_service_commands(app)
 
 
 def main() -> None:

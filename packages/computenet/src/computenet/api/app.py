@@ -1,0 +1,45 @@
+"""`create_app(settings)`: the FastAPI application of the network service."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from computenet import __version__
+from computenet.api import admin, jobs
+from computenet.domain.errors import DomainError
+from computenet.service.runtime import Runtime, build_runtime
+from computenet.service.settings import Settings
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    rt = runtime or build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt.start()
+        try:
+            yield
+        finally:
+            rt.stop()
+
+    app = FastAPI(
+        title="computenet",
+        version=__version__,
+        description="AI compute network (智算网络): submit and follow jobs across compute centers.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    app.include_router(jobs.router)
+    app.include_router(admin.router)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.get("/healthz", tags=["service"])
+    def healthz() -> dict[str, object]:
+        return {"ok": not rt.errors, "errors": rt.errors[-5:], "version": __version__}
+
+    return app

@@ -1,0 +1,49 @@
+"""Request dependencies: the runtime and the caller's identity (token auth)."""
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from computenet.service.runtime import Runtime
+from computenet.store.repository import Principal
+from computenet.store.uow import UnitOfWork
+
+_bearer = HTTPBearer(auto_error=False, description="a tenant or administrator token")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_principal(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing bearer token", {"WWW-Authenticate": "Bearer"}
+        )
+    with UnitOfWork(runtime.engine, read_only=True) as uow:
+        principal = uow.tokens.authenticate(credentials.credentials)
+    if principal is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "unknown or revoked token", {"WWW-Authenticate": "Bearer"}
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_admin(principal: PrincipalDep) -> Principal:
+    if not principal.admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "administrators only")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]

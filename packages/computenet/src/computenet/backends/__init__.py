@@ -1,0 +1,51 @@
+"""Execution backends: one interface (`ExecutionBackend`) to start, watch and stop runs.
+
+    backend = LocalBackend(Path("/var/lib/computenet/local"))
+    backend.launch(LaunchRequest(run_id="job-1.1", job_id="job-1", command="python train.py"))
+    backend.status(["job-1.1"])   # {"job-1.1": RunStatus(state=RunState.RUNNING, ...)}
+    backend.cancel("job-1.1")
+
+LocalBackend runs real processes on this machine and survives a kill -9 of the service;
+SimulatedBackend runs nothing (durations on a given clock) for tests. See `base` for the
+contract and the exceptions:
+
+BackendError            an operation the backend cannot do
+├── UnknownRun          a run id the backend does not know (cancel, log_paths)
+├── InvalidRequest      a LaunchRequest that is malformed or that this backend cannot run
+├── RunConflict         launch() of a known run id with a different request
+└── Unsupported         an operation outside the backend's capabilities (e.g. logs)
+"""
+
+from computenet.backends.base import (
+    BackendCapability,
+    BackendError,
+    ExecutionBackend,
+    InvalidRequest,
+    LaunchRequest,
+    RunConflict,
+    RunState,
+    RunStatus,
+    UnknownRun,
+    Unsupported,
+    is_valid_run_id,
+    validate_request,
+)
+from computenet.backends.local import LocalBackend
+from computenet.backends.simulated import SimulatedBackend
+
+__all__ = [
+    "BackendCapability",
+    "BackendError",
+    "ExecutionBackend",
+    "InvalidRequest",
+    "LaunchRequest",
+    "LocalBackend",
+    "RunConflict",
+    "RunState",
+    "RunStatus",
+    "SimulatedBackend",
+    "UnknownRun",
+    "Unsupported",
+    "is_valid_run_id",
+    "validate_request",
+]

@@ -1,0 +1,272 @@
+"""Service commands: `computenet up` and the thin API client commands."""
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from computenet.cli.client import DEFAULT_URL, ApiClient, ApiError, resolve_token
+
+err = Console(stderr=True)
+UrlOpt = Annotated[str, typer.Option("--url", envvar="COMPUTENET_URL", help="Service URL.")]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token", envvar="COMPUTENET_TOKEN", help="API token (default: the admin token of `up`)."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _client(url: str, token: str | None) -> ApiClient:
+    return ApiClient(url, resolve_token(token))
+
+
+def _call(fn: Any) -> Any:
+    try:
+        return fn()
+    except ApiError as exc:
+        err.print(f"[bold red]error:[/] {escape(exc.detail)}")
+        raise typer.Exit(1 if exc.status in (0,) or exc.status >= 500 else 2) from None
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for col in header:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*[escape(c) for c in row])
+    Console().print(table)
+
+
+def up(
+    data_dir: Annotated[Path, typer.Option(help="Where the database, logs and token live.")] = Path(
+        "var/computenet"
+    ),
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8470,
+    network: Annotated[
+        str, typer.Option(help="Built-in network name or network YAML.")
+    ] = "china-hubs",
+    policy: Annotated[str, typer.Option(help="Scheduling policy.")] = "backfill",
+) -> None:
+    """Start the network service with the built-in example network on the local backend."""
+    import uvicorn
+
+    from computenet.api.app import create_app
+    from computenet.service.runtime import build_runtime, ensure_admin_token
+    from computenet.service.settings import Settings
+
+    settings = Settings(data_dir=data_dir, port=port, network=network, policy=policy)
+    runtime = build_runtime(settings)
+    token_file = ensure_admin_token(runtime)
+    err.print(f"computenet: http://{settings.host}:{port}  (API docs: /docs)")
+    err.print(f"administrator token: {token_file.resolve()}")
+    err.print(
+        f"network: {runtime.network.name}, {len(runtime.network.sites)} sites, policy {policy}"
+    )
+    uvicorn.run(create_app(settings, runtime), host=settings.host, port=port, log_level="warning")
+
+
+def submit(
+    job_file: Annotated[Path, typer.Argument(help="Job spec YAML (see examples/jobs/).")],
+    tenant: Annotated[
+        str | None, typer.Option(help="Administrators: submit for this tenant.")
+    ] = None,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit a job described by a YAML file."""
+    try:
+        body = yaml.safe_load(job_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        err.print(f"[bold red]error:[/] {job_file}: {exc}")
+        raise typer.Exit(2) from None
+    params = {"tenant": tenant} if tenant else {}
+    job = _call(lambda: _client(url, token).json("POST", "/v1/jobs", json=body, params=params))
+    typer.echo(json.dumps(job, indent=2) if as_json else f"submitted {job['id']} ({job['state']})")
+
+
+def jobs(
+    state: Annotated[
+        list[str] | None, typer.Option("--state", help="Filter by state (repeat).")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="Administrators: one tenant.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List jobs (a tenant sees its own)."""
+    params: dict[str, Any] = {"limit": limit}
+    if state:
+        params["state"] = state
+    if tenant:
+        params["tenant"] = tenant
+    page = _call(lambda: _client(url, token).json("GET", "/v1/jobs", params=params))
+    if as_json:
+        typer.echo(json.dumps(page["items"], indent=2))
+        return
+    rows = [
+        [
+            j["id"],
+            j["tenant"],
+            j["state"],
+            j["pending_reason"] if j["state"] == "pending" else "",
+            f"{j['placement']['site']}/{j['placement']['accelerator']}" if j["placement"] else "",
+            "" if j["exit_code"] is None else str(j["exit_code"]),
+        ]
+        for j in page["items"]
+    ]
+    _table("jobs", ["id", "tenant", "state", "why pending", "where", "exit"], rows)
+
+
+def job(
+    job_id: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt = None, as_json: JsonOpt = False
+) -> None:
+    """One job: state, placement, pending reason and history."""
+    data = _call(lambda: _client(url, token).json("GET", f"/v1/jobs/{job_id}"))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    where = data["placement"]
+    typer.echo(f"{data['id']}  tenant {data['tenant']}  {data['state']}  attempt {data['attempt']}")
+    if data["state"] == "pending":
+        typer.echo(f"pending: {data['pending_reason']}")
+    if where:
+        typer.echo(
+            f"placed: {where['site']}/{where['pool']} ({where['accelerator']}) {where['slots']}"
+        )
+    for e in data.get("events") or []:
+        typer.echo(
+            f"  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(e['at']))}  {e['kind']:<10} {e['detail']}"
+        )
+
+
+def logs(
+    job_id: str,
+    follow: Annotated[
+        bool, typer.Option("-f", "--follow", help="Keep printing as the job writes.")
+    ] = False,
+    stderr: Annotated[
+        bool, typer.Option("--stderr", help="Standard error instead of output.")
+    ] = False,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+) -> None:
+    """Print a job's output."""
+    client = _client(url, token)
+    offset = 0
+    stream = "stderr" if stderr else "stdout"
+    while True:
+        params = {"stream": stream, "offset": offset}
+        r = _call(lambda p=params: client.request("GET", f"/v1/jobs/{job_id}/logs", params=p))
+        typer.echo(r.text, nl=False)
+        offset = int(r.headers.get("X-Next-Offset", offset))
+        if not follow:
+            return
+        state = _call(lambda: client.json("GET", f"/v1/jobs/{job_id}"))["state"]
+        if state in ("succeeded", "failed", "cancelled") and not r.text:
+            return
+        time.sleep(0.5)
+
+
+def cancel(job_id: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
+    """Cancel a job (pending at once; running: its processes are stopped)."""
+    data = _call(lambda: _client(url, token).json("POST", f"/v1/jobs/{job_id}/cancel"))
+    typer.echo(
+        f"{data['id']}: {data['state']}{' (stopping)' if data['state'] == 'running' else ''}"
+    )
+
+
+def usage(url: UrlOpt = DEFAULT_URL, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+    """Jobs by state and accelerator-hours per tenant."""
+    data = _call(lambda: _client(url, token).json("GET", "/v1/usage"))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    rows = [
+        [
+            u["tenant"],
+            f"{u['device_hours']:.2f}",
+            str(u["jobs"].get("running", 0)),
+            str(u["jobs"].get("pending", 0)),
+            str(u["jobs"].get("succeeded", 0)),
+            str(u["jobs"].get("failed", 0)),
+        ]
+        for u in data
+    ]
+    _table(
+        "usage", ["tenant", "accelerator-hours", "running", "pending", "succeeded", "failed"], rows
+    )
+
+
+tenant_app = typer.Typer(help="Tenants (administrators).", no_args_is_help=True)
+
+
+@tenant_app.command("add")
+def tenant_add(
+    name: str,
+    weight: Annotated[float, typer.Option(help="Fair-share weight.")] = 1.0,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a tenant; prints its token once."""
+    data = _call(
+        lambda: _client(url, token).json(
+            "POST", "/v1/tenants", json={"name": name, "weight": weight}
+        )
+    )
+    typer.echo(
+        json.dumps(data, indent=2)
+        if as_json
+        else f"tenant {data['name']} added; token (shown once): {data['token']}"
+    )
+
+
+@tenant_app.command("list")
+def tenant_list(
+    url: UrlOpt = DEFAULT_URL, token: TokenOpt = None, as_json: JsonOpt = False
+) -> None:
+    """List tenants."""
+    data = _call(lambda: _client(url, token).json("GET", "/v1/tenants"))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    _table("tenants", ["name", "weight"], [[t["name"], f"{t['weight']:g}"] for t in data])
+
+
+site_app = typer.Typer(help="Sites (compute centers).", no_args_is_help=True)
+
+
+@site_app.command("list")
+def site_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+    """List the network's sites and pools."""
+    data = _call(lambda: _client(url, token).json("GET", "/v1/sites"))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    rows = [
+        [
+            s["name"],
+            s["region"],
+            str(s["accelerators"]),
+            ", ".join(f"{p['nodes']}x{p['per_node']} {p['accelerator']}" for p in s["pools"]),
+        ]
+        for s in data
+    ]
+    _table("sites", ["site", "region", "accelerators", "pools"], rows)
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (up, submit, jobs, job, logs, cancel, usage):
+        app.command()(fn)
+    app.add_typer(tenant_app, name="tenant")
+    app.add_typer(site_app, name="site")

@@ -1,0 +1,84 @@
+"""Wiring: the store, the network, one local backend per site and the control loop,
+with a thread that ticks the loop. Used by `create_app` and by tests alike."""
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from computenet.backends.base import ExecutionBackend
+from computenet.backends.local import LocalBackend
+from computenet.data import load_catalog, load_network
+from computenet.domain.network import Network
+from computenet.scheduling.policies import make_policy
+from computenet.service.loop import ControlLoop
+from computenet.service.settings import Settings
+from computenet.store.db import make_engine
+from computenet.store.migrate import upgrade
+from computenet.store.uow import UnitOfWork
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    network: Network
+    loop: ControlLoop
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.loop.restore()
+        self._thread = threading.Thread(target=self._run, name="computenet-loop", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.loop.tick()
+            except Exception as exc:  # keep the loop alive; the error is visible in /healthz
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+                del self.errors[:-20]
+            self._stop.wait(max(0.0, self.settings.tick_s - (time.monotonic() - started)))
+
+
+def build_runtime(
+    settings: Settings, backends: dict[str, ExecutionBackend] | None = None
+) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.url)
+    upgrade(engine)
+    network = load_network(settings.network)
+    with UnitOfWork(engine) as uow:
+        for site in network.sites:
+            uow.sites.put(site)
+    if backends is None:
+        backends = {
+            site.name: LocalBackend(Path(settings.data_dir) / "sites" / site.name)
+            for site in network.sites
+        }
+    loop = ControlLoop(engine, network, load_catalog(), make_policy(settings.policy), backends)
+    return Runtime(settings, engine, network, loop)
+
+
+def ensure_admin_token(runtime: Runtime) -> Path:
+    """Create the administrator token on first start, readable by the owner only."""
+    path = runtime.settings.admin_token_file
+    if path.exists():
+        return path
+    with UnitOfWork(runtime.engine) as uow:
+        issued = uow.tokens.create(None, label="admin (computenet up)")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(issued.token + "\n")
+    return path

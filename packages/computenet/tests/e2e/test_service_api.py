@@ -1,0 +1,118 @@
+"""The network service end to end: HTTP API, control loop, SQLite store, local backend
+running real processes."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from computenet.api.app import create_app
+from computenet.service.runtime import build_runtime, ensure_admin_token
+from computenet.service.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    settings = Settings(data_dir=tmp_path / "data", network="philly-like", tick_s=0.05)
+    runtime = build_runtime(settings)
+    admin = ensure_admin_token(runtime).read_text().strip()
+    with TestClient(create_app(settings, runtime)) as client:
+        yield client, {"Authorization": f"Bearer {admin}"}
+
+
+def tenant(client: TestClient, admin: dict[str, str], name: str) -> dict[str, str]:
+    r = client.post("/v1/tenants", json={"name": name, "weight": 2}, headers=admin)
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def wait_for(
+    client: TestClient, auth: dict[str, str], job_id: str, states: set[str], timeout: float = 15
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}", headers=auth).json()
+        if job["state"] in states or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)
+
+
+def job(job_id: str, command: str, **extra: Any) -> dict[str, Any]:
+    return {"id": job_id, "command": command, "work": {"reference_s": 60}, **extra}
+
+
+def test_submit_run_succeed_with_logs_placement_and_history(
+    service: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, admin = service
+    lab = tenant(client, admin, "lab-a")
+    r = client.post(
+        "/v1/jobs",
+        json=job("hello", "echo hello $CUDA_VISIBLE_DEVICES", accelerators=2),
+        headers=lab,
+    )
+    assert r.status_code == 201, r.text
+    done = wait_for(client, lab, "hello", {"succeeded", "failed"})
+    assert done["state"] == "succeeded", done
+    assert done["exit_code"] == 0
+    assert done["placement"]["accelerator"] == "V100"
+    devices = done["placement"]["slots"][0]["devices"]
+    assert len(devices) == 2
+    kinds = [e["kind"] for e in done["events"]]
+    assert kinds[:2] == ["submitted", "started"] and kinds[-1] == "succeeded"
+    out = client.get("/v1/jobs/hello/logs", headers=lab)
+    assert out.text.strip() == "hello " + ",".join(str(d) for d in devices)
+
+
+def test_failure_exit_code_and_cancel_of_a_running_job(
+    service: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, admin = service
+    lab = tenant(client, admin, "lab-b")
+    client.post("/v1/jobs", json=job("bad", "echo oops >&2; exit 3"), headers=lab)
+    client.post("/v1/jobs", json=job("long", "sleep 30"), headers=lab)
+    bad = wait_for(client, lab, "bad", {"succeeded", "failed"})
+    assert bad["state"] == "failed" and bad["exit_code"] == 3
+    assert client.get("/v1/jobs/bad/logs?stream=stderr", headers=lab).text.strip() == "oops"
+    assert wait_for(client, lab, "long", {"running"})["state"] == "running"
+    client.post("/v1/jobs/long/cancel", headers=lab)
+    long = wait_for(client, lab, "long", {"cancelled", "failed", "succeeded"})
+    assert long["state"] == "cancelled"
+
+
+def test_tenants_see_only_their_own_jobs(service: tuple[TestClient, dict[str, str]]) -> None:
+    client, admin = service
+    a, b = tenant(client, admin, "ta"), tenant(client, admin, "tb")
+    client.post("/v1/jobs", json=job("mine", "true"), headers=a)
+    assert client.get("/v1/jobs/mine", headers=b).status_code == 404
+    assert client.post("/v1/jobs/mine/cancel", headers=b).status_code == 404
+    assert [j["id"] for j in client.get("/v1/jobs", headers=b).json()["items"]] == []
+    assert [j["id"] for j in client.get("/v1/jobs", headers=a).json()["items"]] == ["mine"]
+    assert client.get("/v1/jobs/mine", headers=admin).status_code == 200
+    assert client.post("/v1/tenants", json={"name": "x"}, headers=a).status_code == 403
+    assert client.get("/v1/jobs", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/v1/jobs").status_code == 401
+
+
+def test_malformed_input_is_a_4xx_naming_the_field(
+    service: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, admin = service
+    lab = tenant(client, admin, "tc")
+    r = client.post("/v1/jobs", json=job("x", "true", accelerators="many"), headers=lab)
+    assert r.status_code == 422
+    assert "accelerators" in r.text
+    r = client.post("/v1/jobs", json={"command": "true"}, headers=lab)
+    assert r.status_code == 422 and "work" in r.text
+    r = client.post(
+        "/v1/jobs", content=b"{not json", headers={**lab, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 422
+    client.post("/v1/jobs", json=job("dup", "true"), headers=lab)
+    assert client.post("/v1/jobs", json=job("dup", "true"), headers=lab).status_code == 409
+    assert client.get("/openapi.json").json()["info"]["title"] == "computenet"
