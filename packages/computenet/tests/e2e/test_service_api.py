@@ -116,3 +116,19 @@ def test_malformed_input_is_a_4xx_naming_the_field(
     client.post("/v1/jobs", json=job("dup", "true"), headers=lab)
     assert client.post("/v1/jobs", json=job("dup", "true"), headers=lab).status_code == 409
     assert client.get("/openapi.json").json()["info"]["title"] == "computenet"
+
+
+def test_demo_trickle_creates_tenants_and_jobs(service: tuple[TestClient, dict[str, str]]) -> None:
+    from computenet.cli.client import ApiClient
+    from computenet.service.demo import DEMO_TENANTS, trickle
+
+    client, admin = service
+    api = ApiClient("http://testserver", admin["Authorization"].split()[1])
+    client.headers.update(admin)
+    api._http = client  # type: ignore[assignment]  # the in-process app, same client API
+    assert trickle(api, count=6, interval_s=0, seed=1) == 6
+    names = {t["name"] for t in client.get("/v1/tenants", headers=admin).json()}
+    assert {n for n, _ in DEMO_TENANTS} <= names
+    jobs = client.get("/v1/jobs", headers=admin).json()["items"]
+    assert len(jobs) == 6
+    assert all(j["spec"]["labels"]["synthetic"] == "true" for j in jobs)

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from computenet import __version__
 from computenet.api import admin, jobs
@@ -37,6 +38,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    reports = settings.data_dir / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    # simulation reports (`computenet simulate --report DATA_DIR/reports/NAME`)
+    app.mount("/reports", StaticFiles(directory=reports, html=True), name="reports")
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, object]:

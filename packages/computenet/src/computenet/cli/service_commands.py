@@ -265,8 +265,24 @@ def site_list(url: UrlOpt = DEFAULT_URL, token: TokenOpt = None, as_json: JsonOp
     _table("sites", ["site", "region", "accelerators", "pools"], rows)
 
 
+def demo(
+    count: Annotated[
+        int | None, typer.Option(help="Stop after this many jobs (default: run until Ctrl-C).")
+    ] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between jobs.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+) -> None:
+    """Create demo tenants and submit a trickle of SYNTHETIC demo jobs (administrators)."""
+    from computenet.service.demo import trickle
+
+    sent = _call(lambda: trickle(_client(url, token), count=count, interval_s=interval, seed=seed))
+    typer.echo(f"submitted {sent} demo jobs")
+
+
 def register(app: typer.Typer) -> None:
-    for fn in (up, submit, jobs, job, logs, cancel, usage):
+    for fn in (up, submit, jobs, job, logs, cancel, usage, demo):
         app.command()(fn)
     app.add_typer(tenant_app, name="tenant")
     app.add_typer(site_app, name="site")
