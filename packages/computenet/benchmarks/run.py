@@ -6,6 +6,7 @@ Figures (2-core development machine):
   philly-backfill   whole Philly trace, 2,048-GPU three-site network, backfill   <= 5 s
   pass-10k          one scheduling pass, 10,000 pending jobs over 1,000 nodes    <= 50 ms
   jct-high-load     Philly at >= 80 % offered load: best policy's avg JCT vs fifo >= 3x lower
+  service           API submissions/s on SQLite >= 1,000; job exit -> next start <= 1 s
   packing-130       packing experiment at 130 % on an Alibaba-format cluster     (report;
                     published: FGD 95.4 %, best-fit 93.1 % on the real openb trace)
 
@@ -45,6 +46,7 @@ from computenet.simulation.traces import (
     read_philly,
 )
 
+sys.path.insert(0, str(Path(__file__).parent))  # sibling benchmark modules
 REPO = Path(__file__).resolve().parents[3]
 SHARED = Path(os.environ.get("SHARED_DATA", REPO.parent / "shared" / "data"))
 PHILLY = SHARED / "compute" / "philly_jobs.csv"
@@ -207,7 +209,14 @@ def packing_130() -> list[Row]:
     return rows
 
 
+def service_figures() -> list[Row]:
+    from service import exit_to_next_start, submissions_per_second
+
+    return [submissions_per_second(), exit_to_next_start()]
+
+
 BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
+    "service": service_figures,
     "philly-backfill": philly_backfill,
     "pass-10k": pass_10k,
     "jct-high-load": jct_high_load,

@@ -12,7 +12,7 @@ from computenet.store.uow import UnitOfWork
 _bearer = HTTPBearer(auto_error=False, description="a tenant or administrator token")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -20,7 +20,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_principal(
+async def get_principal(
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -28,8 +28,12 @@ def get_principal(
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing bearer token", {"WWW-Authenticate": "Bearer"}
         )
-    with UnitOfWork(runtime.engine, read_only=True) as uow:
-        principal = uow.tokens.authenticate(credentials.credentials)
+    principal = runtime.principals.get(credentials.credentials)
+    if principal is None:
+        with UnitOfWork(runtime.engine, read_only=True) as uow:
+            principal = uow.tokens.authenticate(credentials.credentials)
+        if principal is not None:
+            runtime.principals.put(credentials.credentials, principal)
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "unknown or revoked token", {"WWW-Authenticate": "Bearer"}
@@ -40,7 +44,7 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_admin(principal: PrincipalDep) -> Principal:
+async def require_admin(principal: PrincipalDep) -> Principal:
     if not principal.admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "administrators only")
     return principal

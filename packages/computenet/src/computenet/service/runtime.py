@@ -4,6 +4,7 @@ with a thread that ticks the loop. Used by `create_app` and by tests alike."""
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,32 @@ from computenet.service.loop import ControlLoop
 from computenet.service.settings import Settings
 from computenet.store.db import make_engine
 from computenet.store.migrate import upgrade
+from computenet.store.repository import Principal
 from computenet.store.uow import UnitOfWork
+
+
+class PrincipalCache:
+    """Recently authenticated tokens, so a busy client is not looked up on every request;
+    entries expire after `ttl_s`, which bounds how long a revoked token keeps working."""
+
+    def __init__(self, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(token)
+        if entry is None or self.clock() - entry[0] > self.ttl_s:
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[token] = (self.clock(), principal)
 
 
 @dataclass
@@ -30,6 +56,7 @@ class Runtime:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     errors: list[str] = field(default_factory=list)
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
 
     def start(self) -> None:
         self.loop.restore()
