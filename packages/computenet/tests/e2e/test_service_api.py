@@ -17,8 +17,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    settings = Settings(data_dir=tmp_path / "data", network="philly-like", tick_s=0.05)
+def service(tmp_path: Path, store_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """The service on SQLite and on a real PostgreSQL server (see tests/conftest.py)."""
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=store_url, network="philly-like", tick_s=0.05
+    )
     runtime = build_runtime(settings)
     admin = ensure_admin_token(runtime).read_text().strip()
     with TestClient(create_app(settings, runtime)) as client:

@@ -1,4 +1,4 @@
-"""Integration fixtures: a real PostgreSQL server per session, a fresh database per test.
+"""Shared fixtures: a real PostgreSQL server per session, a fresh database per test.
 
 * ``postgres_url`` (session): a private PostgreSQL server (see `computenet.testing.postgres`),
   started on first use. Without server binaries the tests that need it are skipped, unless
