@@ -135,3 +135,21 @@ def test_demo_trickle_creates_tenants_and_jobs(service: tuple[TestClient, dict[s
     jobs = client.get("/v1/jobs", headers=admin).json()["items"]
     assert len(jobs) == 6
     assert all(j["spec"]["labels"]["synthetic"] == "true" for j in jobs)
+
+
+def test_requeue_runs_a_failed_job_again(
+    service: tuple[TestClient, dict[str, str]], tmp_path: Path
+) -> None:
+    client, admin = service
+    lab = tenant(client, admin, "td")
+    flag = tmp_path / "flag"
+    # fails the first time, succeeds once the flag exists
+    client.post(
+        "/v1/jobs", json=job("flaky", f"test -e {flag} || {{ touch {flag}; exit 1; }}"), headers=lab
+    )
+    assert wait_for(client, lab, "flaky", {"failed", "succeeded"})["state"] == "failed"
+    assert client.post("/v1/jobs/flaky/requeue", headers=lab).status_code == 200
+    done = wait_for(client, lab, "flaky", {"succeeded", "failed"})
+    assert done["state"] == "succeeded" and done["attempt"] == 2
+    assert "requeued" in [e["kind"] for e in done["events"]]
+    assert client.post("/v1/jobs/flaky/requeue", headers=lab).status_code == 409

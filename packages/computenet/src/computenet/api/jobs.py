@@ -16,7 +16,8 @@ from computenet.api.schemas import (
     PlacementPublic,
     SlotPublic,
 )
-from computenet.domain.jobs import JobState
+from computenet.domain.events import EventKind, JobEvent
+from computenet.domain.jobs import JobState, PendingReason
 from computenet.service.loop import CANCEL_REQUESTED
 from computenet.store.errors import DuplicateJobError, NotFoundError
 from computenet.store.repository import JobRecord, Principal
@@ -147,6 +148,36 @@ def logs(
     return PlainTextResponse(
         data.decode("utf-8", "replace"), headers={"X-Next-Offset": str(offset + len(data))}
     )
+
+
+@router.post("/{job_id}/requeue", response_model=JobPublic)
+def requeue(job_id: str, runtime: RuntimeDep, who: PrincipalDep) -> JobPublic:
+    """Queue a failed or cancelled job again (a new attempt; its history is kept)."""
+    now = time.time()
+    with UnitOfWork(runtime.engine) as uow:
+        job = _visible(uow.jobs.get(job_id), who)
+        requeued = uow.jobs.update(
+            job_id,
+            state=JobState.PENDING,
+            pending_reason=PendingReason.NONE,
+            placement=None,
+            run_id=None,
+            exit_code=None,
+            started_at=None,
+            finished_at=None,
+            message="",
+            expect_state=(JobState.FAILED, JobState.CANCELLED),
+            now=now,
+        )
+        if not requeued:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"job {job_id} is {job.state.value}: only failed or cancelled jobs are requeued",
+            )
+        uow.events.append(JobEvent(now, job_id, EventKind.REQUEUED, f"after attempt {job.attempt}"))
+        job = uow.jobs.get(job_id) or job
+    runtime.loop.submitted(job_id)
+    return public(job)
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)

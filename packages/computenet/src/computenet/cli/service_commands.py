@@ -185,6 +185,12 @@ def cancel(job_id: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> No
     )
 
 
+def requeue(job_id: str, url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
+    """Queue a failed or cancelled job again."""
+    data = _call(lambda: _client(url, token).json("POST", f"/v1/jobs/{job_id}/requeue"))
+    typer.echo(f"{data['id']}: {data['state']}")
+
+
 def usage(url: UrlOpt = DEFAULT_URL, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
     """Jobs by state and accelerator-hours per tenant."""
     data = _call(lambda: _client(url, token).json("GET", "/v1/usage"))
@@ -282,7 +288,7 @@ def demo(
 
 
 def register(app: typer.Typer) -> None:
-    for fn in (up, submit, jobs, job, logs, cancel, usage, demo):
+    for fn in (up, submit, jobs, job, logs, cancel, requeue, usage, demo):
         app.command()(fn)
     app.add_typer(tenant_app, name="tenant")
     app.add_typer(site_app, name="site")

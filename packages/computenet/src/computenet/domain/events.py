@@ -6,6 +6,7 @@ from enum import StrEnum
 
 class EventKind(StrEnum):
     SUBMITTED = "submitted"
+    REQUEUED = "requeued"
     STARTED = "started"
     PREEMPTED = "preempted"
     SUCCEEDED = "succeeded"

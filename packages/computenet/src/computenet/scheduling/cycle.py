@@ -120,7 +120,9 @@ class Scheduler:
     # -- changes from the driver ---------------------------------------------------------
 
     def submit(self, spec: JobSpec, now: float) -> JobRecord:
-        if spec.id in self.jobs:
+        """Queue a job; a job that ended may be submitted again (a requeue)."""
+        previous = self.jobs.get(spec.id)
+        if previous is not None and not previous.state.terminal:
             raise DomainError(f"job {spec.id} already submitted")
         options, reason = self._pool_options(spec)
         job = JobRecord(spec, self._seq, options)

@@ -193,7 +193,8 @@ class ControlLoop:
             stored = uow.jobs.get_many([*submits, *cancels])
         for job_id in submits:
             record = stored.get(job_id)
-            if record is None or job_id in self.scheduler.jobs or record.state.terminal:
+            known = self.scheduler.jobs.get(job_id)
+            if record is None or record.state.terminal or (known and not known.state.terminal):
                 continue
             self._stored[job_id] = record
             self.scheduler.submit(record.spec, record.submitted_at)
