@@ -536,7 +536,10 @@ def test_finish_of_a_job_that_is_not_running_raises() -> None:
     with pytest.raises(DomainError, match="succeeded or failed"):
         s.finish("pending", 1.0, JobState.CANCELLED)
     with pytest.raises(DomainError, match="already submitted"):
-        s.submit(spec("runner", 1), 1.0)
+        s.submit(spec("pending", 1), 1.0)
+    # a job that ended may come back (a requeue): it is a new pending record
+    again = s.submit(spec("runner", 1), 101.0)
+    assert again.state is JobState.PENDING and s.jobs["runner"] is again
 
 
 # ----------------------------------------------------------------------- queue orders
