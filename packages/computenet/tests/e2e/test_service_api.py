@@ -153,3 +153,34 @@ def test_requeue_runs_a_failed_job_again(
     assert done["state"] == "succeeded" and done["attempt"] == 2
     assert "requeued" in [e["kind"] for e in done["events"]]
     assert client.post("/v1/jobs/flaky/requeue", headers=lab).status_code == 409
+
+
+def test_a_registered_site_takes_waiting_jobs(service: tuple[TestClient, dict[str, str]]) -> None:
+    client, admin = service
+    lab = tenant(client, admin, "te")
+    client.post(
+        "/v1/jobs", json=job("wants-h100", "echo ok", accelerator_types=["H100"]), headers=lab
+    )
+    time.sleep(0.3)
+    waiting = client.get("/v1/jobs/wants-h100", headers=lab).json()
+    assert waiting["state"] == "pending" and waiting["pending_reason"] == "NoMatchingAccelerator"
+    site = {
+        "name": "shanghai-h100",
+        "region": "长三角",
+        "pools": [{"name": "h100", "accelerator": "H100", "accelerators_per_node": 8, "nodes": 2}],
+    }
+    assert client.post("/v1/sites", json=site, headers=lab).status_code == 403
+    r = client.post("/v1/sites", json=site, headers=admin)
+    assert r.status_code == 201 and r.json()["accelerators"] == 16
+    assert client.post("/v1/sites", json=site, headers=admin).status_code == 409
+    bad = {
+        **site,
+        "name": "x",
+        "pools": [{"name": "p", "accelerator": "Z9000", "accelerators_per_node": 8, "nodes": 1}],
+    }
+    r = client.post("/v1/sites", json=bad, headers=admin)
+    assert r.status_code == 422 and "Z9000" in r.text
+    done = wait_for(client, lab, "wants-h100", {"succeeded", "failed"})
+    assert done["state"] == "succeeded"
+    assert done["placement"]["site"] == "shanghai-h100"
+    assert "shanghai-h100" in [s["name"] for s in client.get("/v1/sites", headers=lab).json()]

@@ -987,3 +987,26 @@ def test_adopt_books_a_running_job_and_refuses_double_booking() -> None:
     assert again.schedule(1.0).started == []  # only 2 devices are free
     again.finish("a", 100.0)
     assert [j.id for j in again.schedule(100.0).started] == ["b"]
+
+
+def test_a_new_site_takes_jobs_that_matched_nothing_before() -> None:
+    net = Network("n", (Site("old", (NodePool("p", NodeShape("V100", 8), 1),)),))
+    sched = Scheduler(net, load_catalog(), make_policy("fifo"))
+    h100 = JobSpec(
+        id="h",
+        tenant="t",
+        work=Work(reference_s=10.0),
+        accelerators=8,
+        accelerator_types=frozenset({"H100"}),
+    )
+    v100 = JobSpec(id="v", tenant="t", work=Work(reference_s=10.0), accelerators=8)
+    sched.submit(h100, 0.0)
+    sched.submit(v100, 0.0)
+    assert [j.id for j in sched.schedule(0.0).started] == ["v"]
+    assert sched.pending_reason(sched.jobs["h"]) is PendingReason.NO_MATCHING_ACCELERATOR
+    sched.add_site(Site("new", (NodePool("hopper", NodeShape("H100", 8), 1),)))
+    started = sched.schedule(1.0).started
+    assert [j.id for j in started] == ["h"]
+    assert started[0].placement is not None
+    assert sched.cluster.pools[started[0].placement.pool].site == "new"
+    sched.cluster.check_invariants()

@@ -1,6 +1,7 @@
 """/v1/tenants, /v1/sites, /v1/usage."""
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
@@ -12,6 +13,9 @@ from computenet.api.schemas import (
     TenantPublic,
     UsagePublic,
 )
+from computenet.data import load_catalog
+from computenet.domain.errors import DomainError
+from computenet.domain.network import Network, Site
 from computenet.domain.tenants import Tenant
 from computenet.store.errors import DuplicateError
 from computenet.store.uow import UnitOfWork
@@ -43,25 +47,46 @@ def list_tenants(runtime: RuntimeDep, who: PrincipalDep) -> list[TenantPublic]:
     ]
 
 
+def _site_public(s: Site) -> SitePublic:
+    return SitePublic(
+        name=s.name,
+        region=s.region,
+        accelerators=s.accelerators,
+        pools=[
+            {
+                "name": p.name,
+                "accelerator": p.shape.accelerator,
+                "nodes": p.nodes,
+                "per_node": p.shape.accelerators,
+            }
+            for p in s.pools
+        ],
+    )
+
+
 @router.get("/sites", response_model=list[SitePublic])
 def list_sites(runtime: RuntimeDep, _: PrincipalDep) -> list[SitePublic]:
-    return [
-        SitePublic(
-            name=s.name,
-            region=s.region,
-            accelerators=s.accelerators,
-            pools=[
-                {
-                    "name": p.name,
-                    "accelerator": p.shape.accelerator,
-                    "nodes": p.nodes,
-                    "per_node": p.shape.accelerators,
-                }
-                for p in s.pools
-            ],
-        )
-        for s in runtime.network.sites
-    ]
+    with UnitOfWork(runtime.engine, read_only=True) as uow:
+        return [_site_public(s) for s in uow.sites.list_all()]
+
+
+@router.post("/sites", status_code=status.HTTP_201_CREATED, response_model=SitePublic)
+def register_site(body: dict[str, Any], runtime: RuntimeDep, _: AdminDep) -> SitePublic:
+    """A compute center joins: its pools (YAML form of a network file's site entry)."""
+    try:
+        site = Network.from_dict({"name": "check", "sites": [body]}).sites[0]
+        catalog = load_catalog()
+        for pool in site.pools:
+            catalog.get(pool.shape.accelerator)
+    except DomainError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    try:
+        with UnitOfWork(runtime.engine) as uow:
+            uow.sites.add(body)
+    except DuplicateError:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"site {site.name} exists") from None
+    runtime.loop.site_registered(site.name)
+    return _site_public(site)
 
 
 @router.get("/usage", response_model=list[UsagePublic])

@@ -287,6 +287,22 @@ def demo(
     typer.echo(f"submitted {sent} demo jobs")
 
 
+@site_app.command("add")
+def site_add(
+    site_file: Annotated[Path, typer.Argument(help="YAML of one site: name, region, pue, pools.")],
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+) -> None:
+    """Register a compute center; waiting jobs may start there at once."""
+    try:
+        body = yaml.safe_load(site_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        err.print(f"[bold red]error:[/] {site_file}: {exc}")
+        raise typer.Exit(2) from None
+    data = _call(lambda: _client(url, token).json("POST", "/v1/sites", json=body))
+    typer.echo(f"site {data['name']} registered: {data['accelerators']} accelerators")
+
+
 def register(app: typer.Typer) -> None:
     for fn in (up, submit, jobs, job, logs, cancel, requeue, usage, demo):
         app.command()(fn)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from computenet.domain.hardware import AcceleratorModel, Catalog
 from computenet.domain.jobs import MILLI
-from computenet.domain.network import Network
+from computenet.domain.network import Network, Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,31 +110,39 @@ class ClusterState:
         self.network = network
         self.pools: list[Pool] = []
         self.nodes: list[Node] = []
+        self.capacity_milli = self.free_milli = 0
         for site in network.sites:
-            for pool_spec in site.pools:
-                shape = pool_spec.shape
-                pool = Pool(
-                    len(self.pools),
-                    site.name,
-                    pool_spec.name,
-                    catalog.get(shape.accelerator),
+            self.add_site(site, catalog)
+
+    def add_site(self, site: Site, catalog: Catalog) -> list[Pool]:
+        """Append a site's pools and nodes (ids of existing ones never change)."""
+        added = []
+        for pool_spec in site.pools:
+            shape = pool_spec.shape
+            pool = Pool(
+                len(self.pools),
+                site.name,
+                pool_spec.name,
+                catalog.get(shape.accelerator),
+                shape.accelerators,
+            )
+            self.pools.append(pool)
+            for _ in range(pool_spec.nodes):
+                node = Node(
+                    len(self.nodes),
+                    pool.id,
                     shape.accelerators,
+                    shape.cpus * 1000,
+                    shape.memory_gib * 1024,
                 )
-                self.pools.append(pool)
-                for _ in range(pool_spec.nodes):
-                    node = Node(
-                        len(self.nodes),
-                        pool.id,
-                        shape.accelerators,
-                        shape.cpus * 1000,
-                        shape.memory_gib * 1024,
-                    )
-                    self.nodes.append(node)
-                    pool.nodes.append(node)
-                    pool.buckets[node.free_whole][node.id] = node
-                pool.capacity_milli = pool.free_milli = pool_spec.nodes * shape.accelerators * MILLI
-        self.capacity_milli = sum(p.capacity_milli for p in self.pools)
-        self.free_milli = self.capacity_milli
+                self.nodes.append(node)
+                pool.nodes.append(node)
+                pool.buckets[node.free_whole][node.id] = node
+            pool.capacity_milli = pool.free_milli = pool_spec.nodes * shape.accelerators * MILLI
+            self.capacity_milli += pool.capacity_milli
+            self.free_milli += pool.capacity_milli
+            added.append(pool)
+        return added
 
     def clone_pool(self, pool_id: int) -> "ClusterState":
         """A what-if copy in which only `pool_id` may change (other pools are shared)."""

@@ -15,7 +15,7 @@ from computenet.domain.errors import DomainError
 from computenet.domain.events import EventKind, JobEvent
 from computenet.domain.hardware import AcceleratorModel, Catalog
 from computenet.domain.jobs import MILLI, JobSpec, JobState, PendingReason
-from computenet.domain.network import Network
+from computenet.domain.network import Network, Site
 from computenet.domain.tenants import Tenant
 from computenet.scheduling.backfill import Reservation, reserve
 from computenet.scheduling.cluster import ClusterState, Placement, Pool
@@ -135,6 +135,29 @@ class Scheduler:
         self._fresh.append(job)
         self._record(now, job, EventKind.SUBMITTED, job.reason.value)
         return job
+
+    def add_site(self, site: Site) -> None:
+        """A compute center joins the network: waiting jobs may now fit there."""
+        self.network = Network(
+            self.network.name,
+            (*self.network.sites, site),
+            self.network.links,
+            self.network.description,
+            self.network.illustrative,
+        )
+        self._cluster.add_site(site, self.catalog)
+        self._pool_running.extend({} for _ in site.pools)
+        self._options.clear()
+        waiting = self.pending
+        for job in waiting:
+            self._dequeue(job)
+            options, reason = self._pool_options(job.spec)
+            job.set_options(options)
+            if job.reason in _STATIC_REASONS or reason in _STATIC_REASONS:
+                job.reason = reason
+            self._enqueue(job)
+        self._reservation = None
+        self._full_pass_due = True
 
     def adopt(self, spec: JobSpec, placement: Placement, started_at: float) -> JobRecord:
         """Take over a job that already runs at `placement` (a service restarting with

@@ -43,7 +43,6 @@ class JobRecord:
     def __init__(self, spec: JobSpec, seq: int, options: tuple[PoolOption, ...]) -> None:
         self.spec = spec
         self.seq = seq  # arrival order; the final tie-breaker everywhere
-        self.options = options  # feasible pools, fastest first
         self.state = JobState.PENDING
         self.reason = PendingReason.WAITING_FOR_RESOURCES
         self.remaining = 1.0  # share of the work still to do (checkpointed progress)
@@ -57,6 +56,13 @@ class JobRecord:
         self.visited_pass = -1
         self.expected_end = math.inf  # on the estimate, while running
         self.demand_milli = spec.device_milli  # read on every pass: kept as a field
+        self.shape_key: tuple[object, ...] = ()
+        self.set_options(options)
+
+    def set_options(self, options: tuple[PoolOption, ...]) -> None:
+        """The feasible pools (again, when the network grows)."""
+        spec = self.spec
+        self.options = options
         # jobs with equal keys fail to fit together within one pass
         self.shape_key = (
             tuple(o.pool for o in options),

@@ -65,12 +65,14 @@ class ControlLoop:
         *,
         tenants: Iterable[Tenant] = (),
         clock: Callable[[], float] = time.time,
+        backend_for: Callable[[str], ExecutionBackend] | None = None,
     ) -> None:
         missing = [s.name for s in network.sites if s.name not in backends]
         if missing:
             raise ValueError(f"no backend for site(s): {', '.join(missing)}")
         self.engine = engine
-        self.backends = backends
+        self.backends = dict(backends)
+        self.backend_for = backend_for  # makes the backend of a site registered later
         self.clock = clock
         self.scheduler = Scheduler(network, catalog, policy, tenants, record_events=True)
         self._inbox: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
@@ -86,6 +88,9 @@ class ControlLoop:
 
     def cancel_requested(self, job_id: str) -> None:
         self._inbox.put(("cancel", job_id))
+
+    def site_registered(self, name: str) -> None:
+        self._inbox.put(("site", name))
 
     # -- the loop (one thread) -----------------------------------------------------------
 
@@ -179,14 +184,16 @@ class ControlLoop:
     # -- internals -----------------------------------------------------------------------
 
     def _take_inbox(self, now: float) -> None:
-        submits: list[str] = []
-        cancels: list[str] = []
+        taken: dict[str, list[str]] = {"submit": [], "cancel": [], "site": []}
         while True:
             try:
-                kind, job_id = self._inbox.get_nowait()
+                kind, name = self._inbox.get_nowait()
             except queue.Empty:
                 break
-            (submits if kind == "submit" else cancels).append(job_id)
+            taken[kind].append(name)
+        for site_name in taken["site"]:
+            self._join(site_name)
+        submits, cancels = taken["submit"], taken["cancel"]
         if not submits and not cancels:
             return
         with UnitOfWork(self.engine, read_only=True) as uow:
@@ -206,6 +213,17 @@ class ControlLoop:
                 self._cancel_running.add(job_id)  # recorded when the backend reports it
             else:
                 self.scheduler.cancel(job_id, now)  # the API already stored the state
+
+    def _join(self, site_name: str) -> None:
+        """A site registered through the API joins the running network."""
+        if any(s.name == site_name for s in self.scheduler.network.sites):
+            return
+        with UnitOfWork(self.engine, read_only=True) as uow:
+            site = uow.sites.get(site_name)
+        if site is None or self.backend_for is None:
+            return
+        self.backends[site_name] = self.backend_for(site_name)
+        self.scheduler.add_site(site)
 
     def _collect(self, now: float) -> list[tuple[str, RunStatus, JobState]]:
         """Finished runs: released in the core at once."""

@@ -89,12 +89,27 @@ def build_runtime(
     with UnitOfWork(engine) as uow:
         for site in network.sites:
             uow.sites.put(site)
+
+    def local(site: str) -> ExecutionBackend:
+        return LocalBackend(Path(settings.data_dir) / "sites" / site)
+
+    # sites registered earlier through the API are part of the network again
+    with UnitOfWork(engine, read_only=True) as uow:
+        known = {s.name for s in network.sites}
+        extra = tuple(s for s in uow.sites.list_all() if s.name not in known)
+    if extra:
+        network = Network(
+            network.name,
+            (*network.sites, *extra),
+            network.links,
+            network.description,
+            network.illustrative,
+        )
     if backends is None:
-        backends = {
-            site.name: LocalBackend(Path(settings.data_dir) / "sites" / site.name)
-            for site in network.sites
-        }
-    loop = ControlLoop(engine, network, load_catalog(), make_policy(settings.policy), backends)
+        backends = {site.name: local(site.name) for site in network.sites}
+    loop = ControlLoop(
+        engine, network, load_catalog(), make_policy(settings.policy), backends, backend_for=local
+    )
     return Runtime(settings, engine, network, loop)
 
 
