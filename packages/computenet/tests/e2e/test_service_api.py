@@ -72,6 +72,22 @@ def test_submit_run_succeed_with_logs_placement_and_history(
     assert out.text.strip() == "hello " + ",".join(str(d) for d in devices)
 
 
+def test_working_directory_and_environment(
+    service: tuple[TestClient, dict[str, str]], tmp_path: Path
+) -> None:
+    client, admin = service
+    lab = tenant(client, admin, "tw")
+    body = job("where", "pwd; echo $GREETING", workdir=str(tmp_path), env={"GREETING": "ni hao"})
+    assert client.post("/v1/jobs", json=body, headers=lab).status_code == 201
+    assert wait_for(client, lab, "where", {"succeeded", "failed"})["state"] == "succeeded"
+    assert client.get("/v1/jobs/where/logs", headers=lab).text.split("\n")[:2] == [
+        str(tmp_path),
+        "ni hao",
+    ]
+    r = client.post("/v1/jobs", json=job("rel", "true", workdir="relative/dir"), headers=lab)
+    assert r.status_code == 422 and "workdir" in r.text
+
+
 def test_failure_exit_code_and_cancel_of_a_running_job(
     service: tuple[TestClient, dict[str, str]],
 ) -> None:

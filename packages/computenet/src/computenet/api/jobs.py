@@ -85,7 +85,7 @@ async def submit(
     job_id = body.id or f"job-{uuid.uuid4().hex[:12]}"
     now = time.time()
     spec = body.to_spec(job_id, owner, now)
-    extra = {"env": body.env, "time_limit_s": body.time_limit_s}
+    extra = {"env": body.env, "time_limit_s": body.time_limit_s, "workdir": body.workdir}
     try:
         with UnitOfWork(runtime.engine) as uow:
             stored = uow.jobs.add(spec, now, extra=extra, now=now)

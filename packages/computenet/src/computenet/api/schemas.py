@@ -51,6 +51,9 @@ class JobCreate(BaseModel):
     priority: Annotated[int, Field(ge=-1000, le=1000)] = 0
     preemptible: bool = False
     time_limit_s: Annotated[float | None, Field(gt=0)] = None
+    workdir: Annotated[
+        str | None, Field(description="absolute path; default: the run's own directory")
+    ] = None
     env: dict[str, str] = {}
     labels: dict[str, str] = {}
 
@@ -61,6 +64,13 @@ class JobCreate(BaseModel):
             raise ValueError(
                 "letters, digits, '.', '_' and '-' only, at most 128, not starting with a symbol"
             )
+        return value
+
+    @field_validator("workdir")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError("must be an absolute path")
         return value
 
     @field_validator("env")

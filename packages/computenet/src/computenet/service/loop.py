@@ -269,5 +269,6 @@ class ControlLoop:
             env={str(k): str(v) for k, v in (data.get("env") or {}).items()},
             devices=tuple((int(s["node"]), tuple(int(d) for d in s["devices"])) for s in slots),
             time_limit_s=data.get("time_limit_s"),
+            workdir=data.get("workdir"),
         )
         return self.backends[str(placement_dict["site"])].launch(request)
