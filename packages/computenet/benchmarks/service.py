@@ -4,17 +4,14 @@ to the next pending job's start (local backend). Each runs a real `computenet up
 
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from computenet.testing.service import ServiceProcess
 
 ONE_GPU_NETWORK = """
 name: one-gpu
@@ -25,49 +22,10 @@ sites:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Service:
-    def __init__(self, data: Path, network: str) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "computenet.cli.main",
-                "up",
-                "--data-dir",
-                str(data),
-                "--port",
-                str(self.port),
-                "--network",
-                network,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.admin = (data / "admin-token").read_text().strip()
-
-    def client(self, token: str) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        )
-
-    def close(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=20)
+def _service(data: Path, network: str) -> ServiceProcess:
+    svc = ServiceProcess(data, network)
+    svc.start()
+    return svc
 
 
 _WRK_SCRIPT = """
@@ -98,9 +56,9 @@ def submissions_per_second(seconds: int = 5, connections: int = 16) -> dict[str,
     if shutil.which("wrk") is None:
         raise SystemExit("the service benchmark needs wrk (apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
-        svc = _Service(Path(tmp) / "data", "philly-like")
+        svc = _service(Path(tmp) / "data", "philly-like")
         try:
-            with svc.client(svc.admin) as admin:
+            with svc.client() as admin:
                 token = admin.post("/v1/tenants", json={"name": "bench"}).json()["token"]
             script = Path(tmp) / "post.lua"
             script.write_text(_WRK_SCRIPT % {"token": token})
@@ -122,10 +80,10 @@ def submissions_per_second(seconds: int = 5, connections: int = 16) -> dict[str,
                 check=True,
                 timeout=seconds + 30,
             ).stdout
-            with svc.client(svc.admin) as admin:
+            with svc.client() as admin:
                 stored = admin.get("/v1/usage").json()
         finally:
-            svc.close()
+            svc.stop()
     accepted = sum(u["jobs"].get("pending", 0) for u in stored)
     rate = accepted / seconds
     latency = next(
@@ -145,9 +103,9 @@ def exit_to_next_start(rounds: int = 5) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         net = Path(tmp) / "one-gpu.yaml"
         net.write_text(ONE_GPU_NETWORK)
-        svc = _Service(Path(tmp) / "data", str(net))
+        svc = _service(Path(tmp) / "data", str(net))
         try:
-            with svc.client(svc.admin) as admin:
+            with svc.client() as admin:
                 token = admin.post("/v1/tenants", json={"name": "bench"}).json()["token"]
             with svc.client(token) as c:
                 for i in range(rounds):
@@ -166,7 +124,7 @@ def exit_to_next_start(rounds: int = 5) -> dict[str, Any]:
                     a = c.get(f"/v1/jobs/{first}").json()
                     gaps.append(b["started_at"] - a["finished_at"])
         finally:
-            svc.close()
+            svc.stop()
     gap = statistics.median(gaps)
     return {
         "figure": f"one job's exit to the next pending job's start, local backend (median of {rounds})",

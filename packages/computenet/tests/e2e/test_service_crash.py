@@ -4,71 +4,25 @@ and restart: no job lost, none run twice, finished jobs keep their results and l
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from computenet.testing.service import CLI, ServiceProcess
+
 pytestmark = pytest.mark.e2e
-CLI = [sys.executable, "-m", "computenet.cli.main"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Service:
-    def __init__(self, data_dir: Path, port: int) -> None:
-        self.data_dir = data_dir
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                *CLI,
-                "up",
-                "--data-dir",
-                str(self.data_dir),
-                "--port",
-                str(self.port),
-                "--network",
-                "philly-like",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("service did not come up")
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
+class Service(ServiceProcess):
     def cli(self, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "COMPUTENET_URL": self.url}
-        env["COMPUTENET_TOKEN"] = token or (self.data_dir / "admin-token").read_text().strip()
+        env = {
+            **os.environ,
+            "COMPUTENET_URL": self.url,
+            "COMPUTENET_TOKEN": token or self.admin_token,
+        }
         return subprocess.run(
             [*CLI, *args], capture_output=True, text=True, env=env, timeout=60, check=False
         )
@@ -76,7 +30,7 @@ class Service:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    svc = Service(tmp_path / "data", free_port())
+    svc = Service(tmp_path / "data")
     svc.start()
     try:
         yield svc

@@ -19,6 +19,7 @@ from computenet.api.schemas import (
 from computenet.domain.events import EventKind, JobEvent
 from computenet.domain.jobs import JobState, PendingReason
 from computenet.service.loop import CANCEL_REQUESTED
+from computenet.service.runtime import Runtime
 from computenet.store.errors import DuplicateJobError, NotFoundError
 from computenet.store.repository import JobRecord, Principal
 from computenet.store.uow import UnitOfWork
@@ -26,7 +27,9 @@ from computenet.store.uow import UnitOfWork
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-def public(job: JobRecord, events: list[EventPublic] | None = None) -> JobPublic:
+def public(
+    job: JobRecord, events: list[EventPublic] | None = None, runtime: Runtime | None = None
+) -> JobPublic:
     placement = None
     if job.placement:
         p = job.placement
@@ -44,7 +47,7 @@ def public(job: JobRecord, events: list[EventPublic] | None = None) -> JobPublic
         tenant=job.tenant,
         kind=job.spec.kind.value,
         state=job.state.value,
-        pending_reason=job.pending_reason.value,
+        pending_reason=_reason(job, runtime),
         accelerators=job.spec.accelerators,
         accelerator_milli=job.spec.accelerator_milli,
         submitted_at=job.submitted_at,
@@ -57,6 +60,11 @@ def public(job: JobRecord, events: list[EventPublic] | None = None) -> JobPublic
         spec=job.spec_data,
         events=events,
     )
+
+
+def _reason(job: JobRecord, runtime: Runtime | None) -> str:
+    live = runtime.loop.live_reason(job.id) if runtime and job.state is JobState.PENDING else None
+    return (live or job.pending_reason).value
 
 
 def _visible(job: JobRecord | None, who: Principal) -> JobRecord:
@@ -110,7 +118,9 @@ def list_jobs(
         tenant = who.tenant
     with UnitOfWork(runtime.engine, read_only=True) as uow:
         page = uow.jobs.page(tenant=tenant, states=state, limit=limit, offset=offset)
-    return JobPage(items=[public(j) for j in page.items], next_offset=page.next_offset)
+    return JobPage(
+        items=[public(j, runtime=runtime) for j in page.items], next_offset=page.next_offset
+    )
 
 
 @router.get("/{job_id}", response_model=JobPublic)
@@ -121,7 +131,7 @@ def get_job(job_id: str, runtime: RuntimeDep, who: PrincipalDep) -> JobPublic:
             EventPublic(at=e.at, kind=e.kind.value, detail=e.detail)
             for e in uow.events.for_job(job_id)
         ]
-    return public(job, events)
+    return public(job, events, runtime)
 
 
 @router.get("/{job_id}/logs", response_class=PlainTextResponse)

@@ -31,6 +31,7 @@ from computenet.store.repository import JobRecord as StoredJob
 from computenet.store.uow import UnitOfWork
 
 CANCEL_REQUESTED = "cancel requested"
+REASONS_EVERY_S = 1.0
 
 _FINAL = {
     RunState.SUCCEEDED: JobState.SUCCEEDED,
@@ -80,6 +81,7 @@ class ControlLoop:
         self._stored: dict[str, StoredJob] = {}  # what the store says of jobs in the core
         self._cancel_running: set[str] = set()
         self._reasons: dict[str, PendingReason] = {}
+        self._reasons_at = 0.0
 
     # -- from the API (any thread) -------------------------------------------------------
 
@@ -88,6 +90,13 @@ class ControlLoop:
 
     def cancel_requested(self, job_id: str) -> None:
         self._inbox.put(("cancel", job_id))
+
+    def live_reason(self, job_id: str) -> PendingReason | None:
+        """Why a job waits, as of the last pass (fresher than the store's copy)."""
+        job = self.scheduler.jobs.get(job_id)
+        if job is None or job.state is not JobState.PENDING:
+            return None
+        return self.scheduler.pending_reason(job)
 
     def site_registered(self, name: str) -> None:
         self._inbox.put(("site", name))
@@ -163,8 +172,10 @@ class ControlLoop:
                     now=now,
                 )
                 launches.append((job, run_id, placement))
-            reasons = self._changed_reasons()
-            uow.jobs.set_pending_reasons(reasons, now=now)
+            # why-pending is refreshed once a second, not every tick: it walks the queue
+            if now - self._reasons_at >= REASONS_EVERY_S:
+                self._reasons_at = now
+                uow.jobs.set_pending_reasons(self._changed_reasons(), now=now)
             if sched.events:
                 uow.events.append_many(sched.events)
                 sched.events.clear()
