@@ -80,6 +80,7 @@ class ControlLoop:
         self._runs: dict[str, _Run] = {}  # job id -> its current run
         self._stored: dict[str, StoredJob] = {}  # what the store says of jobs in the core
         self._cancel_running: set[str] = set()
+        self._attempts: dict[str, int] = {}  # runs started per job (the store's copy lags)
         self._reasons: dict[str, PendingReason] = {}
         self._reasons_at = 0.0
 
@@ -131,6 +132,7 @@ class ControlLoop:
         finished = self._collect(now)
         result = sched.schedule(now)
         launches: list[tuple[JobRecord, str, dict[str, object]]] = []
+        stops: list[_Run] = []
         with UnitOfWork(self.engine) as uow:
             for job_id, status, state in finished:
                 uow.jobs.update(
@@ -144,8 +146,7 @@ class ControlLoop:
                 )
                 report.finished.append(job_id)
             for victim in result.preempted:
-                run = self._runs.pop(victim.id)
-                self.backends[run.site].cancel(run.run_id)
+                stops.append(self._runs.pop(victim.id))
                 uow.jobs.update(
                     victim.id,
                     state=JobState.PENDING,
@@ -157,9 +158,9 @@ class ControlLoop:
                 report.preempted.append(victim.id)
             for job in result.started:
                 assert job.placement is not None
-                stored = self._stored[job.id]
-                attempt = stored.attempt + 1
-                run_id = f"{job.id}.{attempt}"
+                attempt = self._attempts.get(job.id, self._stored[job.id].attempt) + 1
+                self._attempts[job.id] = attempt
+                run_id = f"{job.id}.{attempt}"  # a new run id for every start
                 placement = placement_to_dict(job.placement, sched.cluster)
                 uow.jobs.update(
                     job.id,
@@ -180,6 +181,8 @@ class ControlLoop:
                 uow.events.append_many(sched.events)
                 sched.events.clear()
         # committed: now act on the backends (idempotent per run id)
+        for run in stops:
+            self.backends[run.site].cancel(run.run_id)
         for job, run_id, placement in launches:
             stored = self._stored[job.id]
             self._runs[job.id] = _Run(str(placement["site"]), run_id)
