@@ -1,6 +1,6 @@
 """Shared fixtures: a real PostgreSQL server per session, a fresh database per test.
 
-* ``postgres_url`` (session): a private PostgreSQL server (see `computenet.testing.postgres`),
+* ``postgres_url`` (session): a private PostgreSQL server (see `testkit.postgres`),
   started on first use. Without server binaries the tests that need it are skipped, unless
   ``COMPUTENET_REQUIRE_POSTGRES=1`` makes that a failure.
 * ``store_url`` (function, parametrised ``sqlite`` / ``postgresql``): an empty database:
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from computenet.store.db import default_url, make_engine
 from computenet.store.migrate import upgrade
-from computenet.testing.postgres import (
+from testkit.postgres import (
     PostgresUnavailableError,
     create_database,
     running_postgres,

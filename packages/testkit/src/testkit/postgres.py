@@ -10,11 +10,11 @@ server by its PID (SIGINT: fast shutdown; then SIGQUIT, then SIGKILL if it will 
 removes the directory.
 
 PostgreSQL refuses to run as root. As root, the server runs as Debian's ``postgres`` system
-user (created by the ``postgresql`` package), or else as a ``computenet-test`` system user
+user (created by the ``postgresql`` package), or else as a ``testkit`` system user
 created on first use; the data directory is given to that user. The process is started
 directly under that uid (`subprocess.Popen(user=…)`), so the PID we hold is the postmaster's.
 
-Binaries: ``$COMPUTENET_PG_BINDIR``, else ``initdb`` on PATH, else the newest
+Binaries: ``$TESTKIT_PG_BINDIR``, else ``initdb`` on PATH, else the newest
 ``/usr/lib/postgresql/*/bin``. `PostgresUnavailableError` when there are none.
 
 The directory is `tmp_dir` when given (and reachable by the server's user), else a RAM disk
@@ -33,8 +33,6 @@ import pwd
 import re
 import secrets
 import shutil
-import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -47,12 +45,14 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
+from testkit.proc import die_with_parent, free_port, log_tail, stop
+
 SUPERUSER = "postgres"
 RAM_DIR = "/dev/shm"
 RAM_MIN_FREE = 1 << 30
 STALE_AFTER_S = 600.0
-_PREFIX = "computenet-pg-"
-RUN_AS_CANDIDATES = ("postgres", "computenet-test")
+_PREFIX = "testkit-pg-"
+RUN_AS_CANDIDATES = ("postgres", "testkit")
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -73,7 +73,7 @@ class _RunAs:
 
 def find_bindir() -> Path | None:
     """The directory holding ``initdb`` and ``postgres``, or None."""
-    override = os.environ.get("COMPUTENET_PG_BINDIR")
+    override = os.environ.get("TESTKIT_PG_BINDIR")
     if override:
         return Path(override)
     on_path = shutil.which("initdb")
@@ -155,34 +155,10 @@ def _remove_stale(base: Path) -> None:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def _die_with_parent() -> list[str]:
-    """A command prefix: the server gets SIGQUIT (immediate shutdown) if we die (Linux).
-
-    `setpriv` (util-linux) sets the parent-death signal and execs, so the PID stays the
-    postmaster's. The signal comes when the *thread* that started the server ends.
-    """
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "SIGQUIT", "--"] if setpriv else []
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env.update(LC_ALL="C", LANG="C", TZ="UTC")
     return env
-
-
-def _log_tail(log: Path, limit: int = 3000) -> str:
-    try:
-        return log.read_text(errors="replace")[-limit:]
-    except OSError:
-        return "(no log)"
 
 
 def _connect(url: URL, dbname: str | None = None, timeout_s: int = 5) -> psycopg.Connection:
@@ -216,21 +192,11 @@ def drop_database(url: str, name: str) -> None:
         )
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    for sig, wait_s in ((signal.SIGINT, 15.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(wait_s)
-
-
 @contextlib.contextmanager
 def running_postgres(
     tmp_dir: Path | None = None,
     *,
-    database: str = "computenet",
+    database: str = "test",
     timeout_s: float = 30.0,
 ) -> Iterator[str]:
     """Run a private PostgreSQL server while the block runs; yields a SQLAlchemy URL."""
@@ -238,7 +204,7 @@ def running_postgres(
     if bindir is None or not (bindir / "initdb").exists():
         raise PostgresUnavailableError(
             "PostgreSQL server binaries not found (apt-get install postgresql, "
-            "or set COMPUTENET_PG_BINDIR)"
+            "or set TESTKIT_PG_BINDIR)"
         )
     run_as = _run_as()
     base = tmp_dir
@@ -304,12 +270,12 @@ def running_postgres(
             database="postgres",
         )
         for attempt in range(3):
-            port = _free_port()
+            port = free_port()
             url = url.set(port=port)
             with log.open("ab") as log_out:
                 proc = subprocess.Popen(
                     [
-                        *_die_with_parent(),
+                        *die_with_parent(),
                         str(bindir / "postgres"),
                         "-D",
                         str(data),
@@ -342,8 +308,8 @@ def running_postgres(
                 )
             if _wait_ready(proc, url, timeout_s):
                 break
-            _stop(proc)
-            tail = _log_tail(log)
+            stop(proc)
+            tail = log_tail(log)
             proc = None
             if "could not bind" not in tail or attempt == 2:
                 raise PostgresStartError(f"postgres did not start:\n{tail}")
@@ -352,7 +318,7 @@ def running_postgres(
         yield url.set(database=database).render_as_string(hide_password=False)
     finally:
         if proc is not None:
-            _stop(proc)
+            stop(proc)
         shutil.rmtree(root, ignore_errors=True)
 
 

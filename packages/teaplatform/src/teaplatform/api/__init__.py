@@ -1,0 +1,1 @@
+"""The REST API: `create_app(settings)`; one router module per capability."""

@@ -1,0 +1,1 @@
+"""The `teaplatform` command: one module per capability registers its commands."""

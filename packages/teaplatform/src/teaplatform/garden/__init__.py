@@ -1,0 +1,1 @@
+"""Tea garden monitoring: gardens, plots, devices, sensor readings, alerts, growth model."""

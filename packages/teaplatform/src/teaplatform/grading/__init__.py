@@ -1,0 +1,1 @@
+"""Sorting and grading: leaf condition classification and made-tea grade rules."""

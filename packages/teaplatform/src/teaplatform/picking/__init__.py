@@ -1,0 +1,1 @@
+"""Picking-robot vision in use: shoot detection, picking points, pick plans."""

@@ -1,0 +1,1 @@
+"""Processing control: recipes for the five teas, batches, deviation alarms."""

@@ -1,0 +1,1 @@
+"""Sales records, forecasting, backtests and analyses."""

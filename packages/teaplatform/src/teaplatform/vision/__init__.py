@@ -1,0 +1,1 @@
+"""Shared vision code: datasets, small torch models, training, evaluation, ONNX, inference."""
