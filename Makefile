@@ -17,3 +17,4 @@ check: bootstrap
 
 bench: bootstrap
 	.venv/bin/python packages/computenet/benchmarks/run.py
+	.venv/bin/python packages/teaplatform/benchmarks/run.py

@@ -6,6 +6,10 @@
 * ``store_url`` (function, parametrised ``sqlite`` / ``postgresql``): an empty database:
   a new SQLite file in ``tmp_path``, or ``CREATE DATABASE test_<n>`` on the session server.
 * ``store_engine``: an engine on ``store_url`` with the migrations applied; disposed after.
+* ``slurm_cluster`` (session): a private Slurm cluster (munged, slurmctld, two slurmd with
+  fake GPUs; see `testkit.slurm`); ``ray_cluster`` (session): a local Ray head in a private
+  network namespace (see `testkit.ray`). Skipped without the software unless
+  ``COMPUTENET_REQUIRE_SLURM=1`` / ``COMPUTENET_REQUIRE_RAY=1`` make that a failure.
 """
 
 import itertools
@@ -16,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from computenet.backends.ray import close_drivers
 from computenet.store.db import default_url, make_engine
 from computenet.store.migrate import upgrade
 from testkit.postgres import (
@@ -23,6 +28,8 @@ from testkit.postgres import (
     create_database,
     running_postgres,
 )
+from testkit.ray import RayCluster, RayUnavailableError, running_ray
+from testkit.slurm import SlurmCluster, SlurmUnavailableError, running_slurm
 
 _database_numbers = itertools.count(1)
 
@@ -54,3 +61,28 @@ def store_engine(store_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    try:
+        with running_slurm() as cluster:
+            yield cluster
+    except SlurmUnavailableError as exc:
+        if os.environ.get("COMPUTENET_REQUIRE_SLURM") == "1":
+            raise
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayCluster]:
+    try:
+        with running_ray() as cluster:
+            try:
+                yield cluster
+            finally:
+                close_drivers()  # the backends' shared driver processes
+    except RayUnavailableError as exc:
+        if os.environ.get("COMPUTENET_REQUIRE_RAY") == "1":
+            raise
+        pytest.skip(str(exc))

@@ -1,13 +1,19 @@
 """The ExecutionBackend contract, the same tests for every backend.
 
 Each backend joins through a small harness: how to make a request that ends quickly with a
-given exit code or that takes a while, and how to wait for a state (polling real time, or
-moving a manual clock). To add a backend (Slurm, Ray), write a harness and add it to
-HARNESSES; a test that needs a capability is generated only for backends that have it.
+given exit code or that takes a while, how to wait for a state (polling real time, or
+moving a manual clock), and, for backends that hold resources, how many devices are in use
+and how to restart the backend's controller. To add a backend, write a harness and add it
+to HARNESSES; a test that needs a capability is generated only for backends that have it.
+
+Slurm and Ray run on real clusters started once per session by the fixtures of conftest.py
+(a slurmctld + two slurmd with fake GPUs; a Ray head in a private network namespace).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +33,10 @@ from computenet.backends import (
     UnknownRun,
     Unsupported,
 )
+from computenet.backends.ray import RayBackend
+from computenet.backends.slurm import SlurmBackend
+from testkit.ray import RayCluster
+from testkit.slurm import SlurmCluster
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +54,28 @@ def started(status: RunStatus) -> bool:
 
 class Harness:
     backend: ExecutionBackend
+    nodes = 1  # the cluster's nodes and devices per node, as a gang can ask for them
+    per_node = 4
+    gang_accelerator: str | None = None  # the accelerator a gang asks for
+    backend_picks_devices = False  # the backend, not the request, decides the device ids
+    survives_controller_restart = True  # False: runs are LOST when the controller restarts
+    TIMEOUT_S = 5.0
+
+    def in_use(self) -> int:
+        """Devices held by runs right now, as the backend's cluster sees it."""
+        raise NotImplementedError
+
+    def restart_controller(self) -> None:
+        raise NotImplementedError
+
+    def devices_request(
+        self, run_id: str, per_node: tuple[int, ...], *, command: str, nodes: int = 1
+    ) -> LaunchRequest:
+        """A run of `command` on `nodes` nodes with the given device indexes on each."""
+        devices = tuple((node, per_node) for node in range(nodes))
+        return LaunchRequest(
+            run_id, "job", command, devices=devices, accelerator=self.gang_accelerator
+        )
 
     def request(
         self,
@@ -102,11 +134,49 @@ class SimulatedHarness(Harness):
         raise AssertionError(f"timed out waiting; last status {status}")
 
 
+def _poll(harness: Harness, run_id: str, predicate: Predicate) -> RunStatus:
+    deadline = time.monotonic() + harness.TIMEOUT_S
+    while True:
+        status = harness.backend.status([run_id])[run_id]
+        if predicate(status):
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting; last status {status}")
+        time.sleep(0.02)
+
+
+def _quick(output: str, exit_code: int) -> str:
+    return f"printf %s {shlex.quote(output)}; sleep 0.05; exit {exit_code}"
+
+
 class LocalHarness(Harness):
     TIMEOUT_S = 5.0
 
     def __init__(self, tmp_path: Path) -> None:
-        self.backend = LocalBackend(tmp_path / "local", grace_s=0.2)
+        self.root = tmp_path / "local"
+        self.backend = LocalBackend(self.root, grace_s=0.2)
+
+    def in_use(self) -> int:
+        """Devices of the runs that still have a live process (each process of a run
+        carries the run's id and devices in its environment)."""
+        marker = str(self.root / "runs") + "/"
+        devices: dict[bytes, int] = {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            with contextlib.suppress(OSError):
+                if not (os.readlink(f"/proc/{pid}/cwd") + "/").startswith(marker):
+                    continue
+                env = dict(
+                    entry.partition(b"=")[::2]
+                    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                )
+                if b"COMPUTENET_RUN_ID" in env:
+                    used = env.get(b"COMPUTENET_DEVICES", b"")
+                    devices[env[b"COMPUTENET_RUN_ID"]] = len(used.split(b",")) if used else 0
+        return sum(devices.values())
+
+    def restart_controller(self) -> None:
+        """The local backend's controller is the service: a new backend on the same root."""
+        self.backend = LocalBackend(self.root, grace_s=0.2)
 
     def request(
         self,
@@ -117,30 +187,128 @@ class LocalHarness(Harness):
         output: str = "",
         time_limit_s: float | None = None,
     ) -> LaunchRequest:
-        command = (
-            "sleep 30" if long else f"printf %s {shlex.quote(output)}; sleep 0.05; exit {exit_code}"
-        )
+        command = "sleep 30" if long else _quick(output, exit_code)
         return LaunchRequest(run_id, "job", command, time_limit_s=time_limit_s)
 
     def wait(self, run_id: str, predicate: Predicate = terminal) -> RunStatus:
-        deadline = time.monotonic() + self.TIMEOUT_S
-        while True:
-            status = self.backend.status([run_id])[run_id]
-            if predicate(status):
-                return status
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting; last status {status}")
-            time.sleep(0.01)
+        return _poll(self, run_id, predicate)
 
 
-HARNESSES: dict[str, Callable[[Path], Harness]] = {
-    "simulated": SimulatedHarness,
-    "local": LocalHarness,
+class SlurmHarness(Harness):
+    """Two nodes of two fake GPUs each (a100 on tk1, v100 on tk2); gangs ask for untyped
+    GPUs so that they may span both."""
+
+    TIMEOUT_S = 30.0
+    nodes = 2
+    per_node = 2
+    backend_picks_devices = True
+
+    def __init__(self, tmp_path: Path, cluster: SlurmCluster) -> None:
+        self.cluster = cluster
+        self.root = tmp_path / "slurm"
+        self.backend = self._make()
+
+    def _make(self) -> SlurmBackend:
+        return SlurmBackend(
+            self.root, conf=self.cluster.conf, poll_interval_s=0.1, retry_after_s=0.5
+        )
+
+    def request(
+        self,
+        run_id: str,
+        *,
+        exit_code: int = 0,
+        long: bool = False,
+        output: str = "",
+        time_limit_s: float | None = None,
+    ) -> LaunchRequest:
+        command = "sleep 300" if long else _quick(output, exit_code)
+        return LaunchRequest(run_id, "job", command, time_limit_s=time_limit_s)
+
+    def wait(self, run_id: str, predicate: Predicate = terminal) -> RunStatus:
+        return _poll(self, run_id, predicate)
+
+    def in_use(self) -> int:
+        assert isinstance(self.backend, SlurmBackend)
+        return sum(self.backend.gpus_in_use().values())
+
+    def restart_controller(self) -> None:
+        self.cluster.restart_controller()
+
+    def close(self) -> None:
+        super().close()
+        _wait_for(lambda: self.in_use() == 0, self.TIMEOUT_S)
+
+
+class RayHarness(Harness):
+    """One Ray node with 4 fake A100 (a custom resource); a gang's bundles share it."""
+
+    TIMEOUT_S = 60.0
+    nodes = 2
+    per_node = 2
+    gang_accelerator = "A100"
+    survives_controller_restart = False  # no GCS fault tolerance: the head forgets all
+
+    def __init__(self, tmp_path: Path, cluster: RayCluster) -> None:
+        self.cluster = cluster
+        self.backend = RayBackend(
+            tmp_path / "ray",
+            address=cluster.address,
+            driver_prefix=cluster.prefix,
+            grace_s=0.5,
+            poll_interval_s=0.05,
+        )
+
+    def request(
+        self,
+        run_id: str,
+        *,
+        exit_code: int = 0,
+        long: bool = False,
+        output: str = "",
+        time_limit_s: float | None = None,
+    ) -> LaunchRequest:
+        command = "sleep 300" if long else _quick(output, exit_code)
+        return LaunchRequest(run_id, "job", command, time_limit_s=time_limit_s)
+
+    def wait(self, run_id: str, predicate: Predicate = terminal) -> RunStatus:
+        return _poll(self, run_id, predicate)
+
+    def in_use(self) -> int:
+        assert isinstance(self.backend, RayBackend)
+        view = self.backend.cluster_resources()
+        return round(view["total"].get("A100", 0) - view["available"].get("A100", 0))
+
+    def restart_controller(self) -> None:
+        self.cluster.restart_head()
+
+    def close(self) -> None:
+        super().close()
+        _wait_for(lambda: self.in_use() == 0, self.TIMEOUT_S)
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+HARNESSES: dict[str, Callable[[Path, pytest.FixtureRequest], Harness]] = {
+    "simulated": lambda tmp, _: SimulatedHarness(tmp),
+    "local": lambda tmp, _: LocalHarness(tmp),
+    "slurm": lambda tmp, req: SlurmHarness(tmp, req.getfixturevalue("slurm_cluster")),
+    "ray": lambda tmp, req: RayHarness(tmp, req.getfixturevalue("ray_cluster")),
 }
 BACKEND_CLASSES: dict[str, type[ExecutionBackend]] = {
     "simulated": SimulatedBackend,
     "local": LocalBackend,
+    "slurm": SlurmBackend,
+    "ray": RayBackend,
 }
+# backends whose cluster tells which devices runs hold, and whose controller can restart
+WITH_RESOURCES = ["local", "ray", "slurm"]
 
 
 def having(capability: BackendCapability, present: bool = True) -> list[str]:
@@ -153,7 +321,7 @@ def having(capability: BackendCapability, present: bool = True) -> list[str]:
 
 @pytest.fixture(params=sorted(HARNESSES))
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    made = HARNESSES[request.param](tmp_path)
+    made = HARNESSES[request.param](tmp_path, request)
     yield made
     made.close()
 
@@ -251,3 +419,89 @@ def test_logs(harness: Harness) -> None:
     stdout, stderr = harness.backend.log_paths("log.1")
     assert stdout.read_text() == "hello world"
     assert stderr.read_text() == ""
+
+
+@pytest.mark.parametrize("harness", having(BackendCapability.QUEUES), indirect=True)
+def test_cancel_while_pending(harness: Harness) -> None:
+    everything = tuple(range(harness.per_node))
+    harness.backend.launch(
+        harness.devices_request("all.1", everything, command="sleep 300", nodes=harness.nodes)
+    )
+    harness.wait("all.1", started)
+    harness.backend.launch(harness.devices_request("w.1", (0,), command="echo ran"))
+    time.sleep(1.5)  # a backend that ignored the shortage would have started it by now
+    waiting = harness.backend.status(["w.1"])["w.1"]
+    assert (waiting.state, waiting.started_at) == (RunState.RUNNING, None), waiting
+    harness.backend.cancel("w.1")
+    status = harness.wait("w.1")
+    assert (status.state, status.started_at) == (RunState.CANCELLED, None), status
+    stdout, _ = harness.backend.log_paths("w.1")
+    assert not stdout.exists() or stdout.read_text() == ""  # it never ran
+
+
+@pytest.mark.parametrize(
+    "harness", having(BackendCapability.QUEUES | BackendCapability.MULTI_NODE), indirect=True
+)
+def test_a_gang_starts_whole_or_not_at_all(harness: Harness) -> None:
+    harness.backend.launch(harness.devices_request("one.1", (0,), command="sleep 300"))
+    harness.wait("one.1", started)
+    _wait_for(lambda: harness.in_use() == 1, harness.TIMEOUT_S)
+    gang = harness.devices_request(
+        "gang.1", tuple(range(harness.per_node)), command="echo part", nodes=harness.nodes
+    )
+    harness.backend.launch(gang)
+    time.sleep(1.5)
+    assert harness.backend.status(["gang.1"])["gang.1"].started_at is None
+    assert harness.in_use() == 1  # no part of the gang holds a device while it waits
+    harness.backend.cancel("one.1")
+    status = harness.wait("gang.1")
+    assert status.state is RunState.SUCCEEDED, status
+    stdout, _ = harness.backend.log_paths("gang.1")
+    assert stdout.read_text().split() == ["part"] * harness.nodes  # every node ran it
+
+
+@pytest.mark.parametrize("harness", having(BackendCapability.LOGS), indirect=True)
+def test_the_run_sees_its_devices(harness: Harness) -> None:
+    wanted = (1, 0) if harness.per_node > 2 else (0, 1)
+    command = 'echo "$COMPUTENET_DEVICES/$CUDA_VISIBLE_DEVICES"'
+    harness.backend.launch(harness.devices_request("dev.1", wanted, command=command))
+    assert harness.wait("dev.1").state is RunState.SUCCEEDED
+    seen, cuda = harness.backend.log_paths("dev.1")[0].read_text().strip().split("/")
+    assert seen == cuda
+    devices = [int(d) for d in seen.split(",")]
+    assert len(set(devices)) == len(wanted)
+    assert all(0 <= d < harness.per_node for d in devices)
+    if not harness.backend_picks_devices:
+        assert devices == list(wanted)
+
+
+@pytest.mark.parametrize("harness", WITH_RESOURCES, indirect=True)
+def test_devices_are_released(harness: Harness) -> None:
+    assert harness.in_use() == 0
+    harness.backend.launch(harness.devices_request("hold.1", (0, 1), command="sleep 300"))
+    harness.wait("hold.1", started)
+    _wait_for(lambda: harness.in_use() == 2, harness.TIMEOUT_S)
+    harness.backend.cancel("hold.1")
+    assert harness.wait("hold.1").state is RunState.CANCELLED
+    _wait_for(lambda: harness.in_use() == 0, harness.TIMEOUT_S)
+    harness.backend.launch(harness.devices_request("short.1", (0, 1), command="exit 0"))
+    assert harness.wait("short.1").state is RunState.SUCCEEDED
+    _wait_for(lambda: harness.in_use() == 0, harness.TIMEOUT_S)
+
+
+@pytest.mark.parametrize("harness", WITH_RESOURCES, indirect=True)
+def test_runs_are_reported_after_the_controller_restarts(harness: Harness) -> None:
+    harness.backend.launch(harness.request("r.1", output="x", exit_code=5))
+    harness.backend.launch(harness.devices_request("r.2", (0,), command="sleep 3; exit 6"))
+    assert harness.wait("r.1").exit_code == 5
+    harness.wait("r.2", started)
+    harness.restart_controller()
+    status = harness.wait("r.2")
+    if harness.survives_controller_restart:
+        assert (status.state, status.exit_code) == (RunState.FAILED, 6), status
+    else:
+        assert status.state is RunState.LOST, status
+        assert "no longer knows" in status.message
+    assert harness.backend.status(["r.1"])["r.1"].exit_code == 5
+    harness.backend.launch(harness.request("after.1"))  # and it works again
+    assert harness.wait("after.1").state is RunState.SUCCEEDED

@@ -155,6 +155,10 @@ def test_table_rows() -> None:
         "0.877",
         "4",
         "5/6",
+        "0.00",  # energy (MWh): none recorded
+        "—",  # carbon, cost and green share: no energy data
+        "—",
+        "—",
         "1.23",
     ]
     packing = packing_table_rows([make_packing("fgd", 0.954)])

@@ -45,6 +45,9 @@ POLICIES = [
     "best-fit",
     "fgd",
     "las+backfill",
+    "backfill+fast",
+    "sjf+green",
+    "drf+backfill+cheap",
 ]
 PREEMPTIVE = ["las", "las+backfill", "priority", "fifo+preempt"]
 # FP64 runs on V100/A100/H100 only; Ascend910B has no FP32 or FP64 at all

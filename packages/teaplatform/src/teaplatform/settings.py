@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DB_FILE = "teaplatform.db"
@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     mqtt_topic_prefix: str = "tea"
     # where outgoing alert notifications are POSTed (JSON); unset = none
     alert_webhook_url: str | None = None
+    # traceability: organisations' Ed25519 private keys (files, 0600); default data_dir/trace-keys
+    trace_keys_dir: Path | None = None
+    # encrypts those key files (PKCS#8) when set; unset = plain files readable by the owner only
+    trace_key_passphrase: SecretStr | None = None
+    # a package code scanned more often than this, or from more than one place, is flagged
+    trace_scan_limit: int = Field(default=10, ge=1)
 
     @property
     def url(self) -> str:

@@ -17,6 +17,7 @@ from computenet.data import load_catalog
 from computenet.domain.errors import DomainError
 from computenet.domain.network import Network, Site
 from computenet.domain.tenants import Tenant
+from computenet.service.site_backends import parse_backend
 from computenet.store.errors import DuplicateError
 from computenet.store.uow import UnitOfWork
 
@@ -78,6 +79,7 @@ def register_site(body: dict[str, Any], runtime: RuntimeDep, _: AdminDep) -> Sit
         catalog = load_catalog()
         for pool in site.pools:
             catalog.get(pool.shape.accelerator)
+        parse_backend(body.get("backend"), site.name)  # {kind: local|slurm|ray, ...}
     except DomainError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     try:

@@ -41,6 +41,7 @@ def public(
                 SlotPublic(node=s["node"], devices=s["devices"], milli=s["milli"])
                 for s in p["slots"]
             ],
+            why=p.get("why"),
         )
     return JobPublic(
         id=job.id,

@@ -56,6 +56,17 @@ class JobCreate(BaseModel):
     ] = None
     env: dict[str, str] = {}
     labels: dict[str, str] = {}
+    dataset_site: Annotated[
+        str | None, Field(description="site where the job's input data lives")
+    ] = None
+    dataset_gb: Annotated[float, Field(ge=0, description="size of that data")] = 0.0
+    deferrable: Annotated[bool, Field(description="may wait for a greener or cheaper hour")] = False
+    deadline_s: Annotated[
+        float | None, Field(gt=0, description="finish within this many seconds")
+    ] = None
+    checkpoint_interval_s: Annotated[
+        float | None, Field(gt=0, description="saves its progress this often")
+    ] = None
 
     @field_validator("id")
     @classmethod
@@ -89,6 +100,8 @@ class JobCreate(BaseModel):
             raise ValueError("a fractional accelerator_milli needs accelerators: 1")
         if self.accelerators == 0 and self.cpu_milli == 0:
             raise ValueError("a job without accelerators needs cpu_milli > 0")
+        if self.dataset_gb > 0 and not self.dataset_site:
+            raise ValueError("dataset_gb needs a dataset_site")
         return self
 
     def to_spec(self, job_id: str, tenant: str, submit_time: float) -> JobSpec:
@@ -114,6 +127,11 @@ class JobCreate(BaseModel):
             estimated_s=self.estimated_s,
             command=self.command,
             labels=dict(self.labels),
+            dataset_site=self.dataset_site,
+            dataset_gb=self.dataset_gb,
+            deferrable=self.deferrable,
+            deadline_s=self.deadline_s,
+            checkpoint_interval_s=self.checkpoint_interval_s,
         )
 
 
@@ -134,6 +152,7 @@ class PlacementPublic(BaseModel):
     pool: str
     accelerator: str
     slots: list[SlotPublic]
+    why: dict[str, Any] | None = None  # the score breakdown: why here
 
 
 class JobPublic(BaseModel):

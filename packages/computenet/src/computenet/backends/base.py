@@ -93,6 +93,9 @@ class LaunchRequest:
     env: Mapping[str, str] = field(default_factory=dict)
     devices: tuple[tuple[int, tuple[int, ...]], ...] = ()  # (node index, device indexes)
     time_limit_s: float | None = None
+    # the catalog model of the devices (e.g. "A100"): a cluster backend asks its scheduler
+    # for that type (Slurm: typed GRES; Ray: a custom resource). None: any, or no devices.
+    accelerator: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form; `from_dict(to_dict())` gives an equal request."""
@@ -104,6 +107,8 @@ class LaunchRequest:
             "env": {k: self.env[k] for k in sorted(self.env)},
             "devices": [[node, list(devs)] for node, devs in self.devices],
             "time_limit_s": self.time_limit_s,
+            # only when set: specs stored before the field existed compare equal
+            **({"accelerator": self.accelerator} if self.accelerator is not None else {}),
         }
 
     @classmethod
@@ -118,6 +123,7 @@ class LaunchRequest:
                 (int(n), tuple(int(d) for d in devs)) for n, devs in data.get("devices") or ()
             ),
             time_limit_s=data.get("time_limit_s"),
+            accelerator=data.get("accelerator"),
         )
 
 
@@ -144,6 +150,11 @@ def validate_request(request: LaunchRequest) -> None:
             raise InvalidRequest(
                 f"run {request.run_id}: environment variable {key} must be a string"
             )
+    if request.accelerator is not None and (
+        not isinstance(request.accelerator, str)
+        or not RUN_ID_PATTERN.fullmatch(request.accelerator)
+    ):
+        raise InvalidRequest(f"run {request.run_id}: bad accelerator name {request.accelerator!r}")
     limit = request.time_limit_s
     if limit is not None and (
         isinstance(limit, bool)
@@ -193,6 +204,9 @@ class BackendCapability(Flag):
     LOGS = auto()  # log_paths() gives files with the run's stdout and stderr
     TIME_LIMITS = auto()  # time_limit_s is enforced (TIMED_OUT)
     DURABLE = auto()  # runs and their outcomes survive a restart of the service
+    # runs may wait in the backend's own queue (RUNNING with started_at None) until its
+    # resources are free; a gang waits whole (all nodes or none)
+    QUEUES = auto()
 
 
 # ----------------------------------------------------------------------------- protocol

@@ -187,7 +187,10 @@ class LocalBackend:
                 w.fsync_dir(self._runs_dir)
                 w.atomic_write(run_dir / w.SPEC, json.dumps(spec, indent=2, sort_keys=True) + "\n")
                 self._specs[request.run_id] = spec
-            elif existing != spec:
+            elif existing != spec and {**existing, "accelerator": None} != {
+                **spec,
+                "accelerator": None,
+            }:  # a run stored before requests named their accelerator is the same run
                 raise RunConflict(
                     f"run {request.run_id} exists with a different request; "
                     "a new attempt needs a new run id"

@@ -97,7 +97,7 @@ def simulate(
 ) -> None:
     """Replay a workload on a network under one or more policies and compare them."""
     from computenet.scheduling.policies import make_policy
-    from computenet.simulation.run import Comparison, run_comparison
+    from computenet.simulation.run import Comparison, policy_names, run_comparison
     from computenet.simulation.scenario import build_scenario
 
     try:
@@ -112,8 +112,8 @@ def simulate(
             network_scale=network_scale,
             fill_to=None if fill_to is None else fill_to / 100.0,
         )
-        for name in scen.policies:
-            make_policy(name)  # fail on a bad name before any long work
+        for name in policy_names(scen):
+            make_policy(name, scen.profiles)  # fail on a bad name before any long work
     except (DomainError, OSError) as exc:
         raise _fail(str(exc)) from None
 

@@ -289,18 +289,92 @@ def demo(
 
 @site_app.command("add")
 def site_add(
-    site_file: Annotated[Path, typer.Argument(help="YAML of one site: name, region, pue, pools.")],
+    site_file: Annotated[
+        Path | None, typer.Argument(help="YAML of one site: name, region, pue, pools, backend.")
+    ] = None,
+    from_slurm: Annotated[
+        str | None,
+        typer.Option(
+            "--from-slurm",
+            help="Discover the pools of a Slurm cluster from its slurm.conf (needs --name).",
+        ),
+    ] = None,
+    from_ray: Annotated[
+        str | None,
+        typer.Option("--from-ray", help="Discover the pools of a Ray cluster at HOST:PORT."),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Site name (with --from-*).")] = None,
+    region: Annotated[str, typer.Option(help="Region (with --from-*).")] = "",
+    partition: Annotated[str | None, typer.Option(help="Slurm partition.")] = None,
+    gres_type: Annotated[
+        list[str] | None,
+        typer.Option(help="MODEL=GRES_TYPE (Slurm) or MODEL=RESOURCE (Ray); repeat."),
+    ] = None,
+    spool: Annotated[
+        str | None,
+        typer.Option(help="Run files and logs: a directory the cluster's nodes share."),
+    ] = None,
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Print the site YAML instead of registering it.")
+    ] = False,
     url: UrlOpt = DEFAULT_URL,
     token: TokenOpt = None,
 ) -> None:
-    """Register a compute center; waiting jobs may start there at once."""
-    try:
-        body = yaml.safe_load(site_file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        err.print(f"[bold red]error:[/] {site_file}: {exc}")
-        raise typer.Exit(2) from None
+    """Register a compute center; waiting jobs may start there at once.
+
+    From a file, or discovered: `--from-slurm /etc/slurm/slurm.conf --name hpc-a` reads the
+    GPU nodes (`scontrol show node`), `--from-ray 10.0.0.5:6379 --name ray-a` the Ray
+    nodes, and registers a site run by that cluster."""
+    if sum(x is not None for x in (site_file, from_slurm, from_ray)) != 1:
+        err.print("[bold red]error:[/] give one of SITE_FILE, --from-slurm, --from-ray")
+        raise typer.Exit(2)
+    if site_file is not None:
+        try:
+            body = yaml.safe_load(site_file.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            err.print(f"[bold red]error:[/] {site_file}: {exc}")
+            raise typer.Exit(2) from None
+    else:
+        body = _discover(from_slurm, from_ray, name, partition, gres_type or [], spool)
+        if region:
+            body["region"] = region
+    if print_only:
+        typer.echo(yaml.safe_dump(body, sort_keys=False, allow_unicode=True), nl=False)
+        return
     data = _call(lambda: _client(url, token).json("POST", "/v1/sites", json=body))
     typer.echo(f"site {data['name']} registered: {data['accelerators']} accelerators")
+
+
+def _discover(
+    from_slurm: str | None,
+    from_ray: str | None,
+    name: str | None,
+    partition: str | None,
+    mapping: list[str],
+    spool: str | None,
+) -> dict[str, Any]:
+    from computenet.backends.base import BackendError
+    from computenet.domain.errors import DomainError
+    from computenet.service.discovery import ray_site, slurm_site
+
+    if not name:
+        err.print("[bold red]error:[/] --name is required with --from-slurm/--from-ray")
+        raise typer.Exit(2)
+    pairs = [m.split("=", 1) for m in mapping]
+    if any(len(p) != 2 or not all(p) for p in pairs):
+        err.print("[bold red]error:[/] --gres-type takes MODEL=NAME, e.g. A100=a100")
+        raise typer.Exit(2)
+    types = {p[0]: p[1] for p in pairs}
+    try:
+        if from_slurm is not None:
+            return slurm_site(
+                name, conf=from_slurm, partition=partition, gres_types=types, spool=spool
+            )
+        assert from_ray is not None
+        return ray_site(name, address=from_ray, resources=types, spool=spool)
+    except (BackendError, DomainError) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:

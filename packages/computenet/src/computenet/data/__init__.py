@@ -94,3 +94,9 @@ def _check_accelerators(network: Network, catalog: Catalog) -> None:
                     f"network {network.name}: site {site.name}, pool {pool.name}: "
                     f"unknown accelerator {model!r}; valid: {', '.join(sorted(catalog.models))}"
                 )
+            node_kw = pool.shape.accelerators * catalog.get(model).power_w / 1000.0
+            if site.rack_kw is not None and node_kw > site.rack_kw:
+                raise DomainError(
+                    f"network {network.name}: site {site.name}, pool {pool.name}: a node draws "
+                    f"{node_kw:g} kW at load, more than one {site.rack_kw:g} kW rack"
+                )

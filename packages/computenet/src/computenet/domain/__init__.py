@@ -4,6 +4,7 @@ Nothing here does I/O or reads the clock; loaders for the built-in data files li
 `computenet.data`.
 """
 
+from computenet.domain.economics import Calendar, HourlyProfile, SiteEnergy
 from computenet.domain.errors import DomainError, UnknownNameError
 from computenet.domain.hardware import (
     AcceleratorModel,
@@ -25,9 +26,11 @@ from computenet.domain.tenants import Tenant
 __all__ = [
     "MILLI",
     "AcceleratorModel",
+    "Calendar",
     "Catalog",
     "DeviceClass",
     "DomainError",
+    "HourlyProfile",
     "JobKind",
     "JobSpec",
     "JobState",
@@ -38,6 +41,7 @@ __all__ = [
     "PendingReason",
     "Precision",
     "Site",
+    "SiteEnergy",
     "Tenant",
     "UnknownNameError",
     "Work",

@@ -46,15 +46,24 @@ class AcceleratorModel:
     tflops: Mapping[Precision, float]
     sources: tuple[str, ...] = ()
     notes: str = ""
+    load_w: float | None = None  # power drawn at full load, when known apart from TDP
 
     def __post_init__(self) -> None:
         if not self.name:
             raise DomainError("accelerator name is empty")
         if self.memory_gib < 0 or self.tdp_w <= 0:
             raise DomainError(f"{self.name}: memory must be >= 0 and tdp_w > 0")
+        if self.load_w is not None and self.load_w <= 0:
+            raise DomainError(f"{self.name}: load_w must be > 0")
         for p, v in self.tflops.items():
             if v <= 0:
                 raise DomainError(f"{self.name}: {p} throughput must be > 0 (omit it instead)")
+
+    @property
+    def power_w(self) -> float:
+        """Power of one device at load: `load_w`, else the TDP (the convention of published
+        training footprints, e.g. the Llama 2 and BLOOM papers, which count GPU TDP)."""
+        return self.tdp_w if self.load_w is None else self.load_w
 
     def peak(self, precision: Precision) -> float:
         """Peak throughput at `precision`, 0.0 when the chip lacks it."""
@@ -85,6 +94,7 @@ class AcceleratorModel:
                 tflops=tflops,
                 sources=tuple(str(s) for s in data.get("sources", ())),
                 notes=str(data.get("notes", "")),
+                load_w=None if data.get("load_w") is None else float(data["load_w"]),
             )
         except KeyError as exc:
             raise DomainError(f"accelerator {data.get('name', '?')}: missing field {exc}") from exc

@@ -44,8 +44,9 @@ class PendingReason(StrEnum):
     WAITING_FOR_RESOURCES = "WaitingForResources"  # fits in principle, not free now
     BLOCKED_BY_HEAD = "BlockedByHeadOfQueue"  # strict ordering: an earlier job waits
     RESERVED_FOR_HEAD = "WouldDelayReservation"  # backfill: would delay the head's start
-    WAITING_FOR_QUOTA = "WaitingForQuota"
+    WAITING_FOR_QUOTA = "WaitingForQuota"  # the tenant's quota (and what it may borrow) is used
     PREEMPTED = "Preempted"  # was running, gave way, waits to resume
+    DEFERRED = "DeferredToGreenerHour"  # deferrable: held for a greener or cheaper hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,13 @@ class JobSpec:
     estimated_s: float | None = None  # estimate on the reference accelerator (SJF, backfill)
     command: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    dataset_site: str | None = None  # where the input data lives; staged elsewhere
+    dataset_gb: float = 0.0
+    deferrable: bool = False  # may wait for a greener or cheaper hour
+    deadline_s: float | None = None  # finish within this many seconds of submission
+    # a job saves its progress every this many seconds of run time; a preemption loses the
+    # work since the last save. None: it saves when told to stop (nothing is lost).
+    checkpoint_interval_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -128,6 +136,14 @@ class JobSpec:
             raise DomainError(f"job {self.id}: submit_time must be >= 0")
         if self.estimated_s is not None and self.estimated_s < 0:
             raise DomainError(f"job {self.id}: estimated_s must be >= 0")
+        if self.dataset_gb < 0:
+            raise DomainError(f"job {self.id}: dataset_gb must be >= 0")
+        if self.dataset_gb > 0 and not self.dataset_site:
+            raise DomainError(f"job {self.id}: dataset_gb needs a dataset_site")
+        if self.deadline_s is not None and self.deadline_s <= 0:
+            raise DomainError(f"job {self.id}: deadline_s must be > 0")
+        if self.checkpoint_interval_s is not None and self.checkpoint_interval_s <= 0:
+            raise DomainError(f"job {self.id}: checkpoint_interval_s must be > 0")
 
     @property
     def device_milli(self) -> int:
@@ -173,6 +189,13 @@ class JobSpec:
                 estimated_s=_opt_float(data.get("estimated_s")),
                 command=None if data.get("command") is None else str(data["command"]),
                 labels={str(k): str(v) for k, v in (data.get("labels") or {}).items()},
+                dataset_site=None
+                if data.get("dataset_site") is None
+                else str(data["dataset_site"]),
+                dataset_gb=float(data.get("dataset_gb", 0.0)),
+                deferrable=bool(data.get("deferrable", False)),
+                deadline_s=_opt_float(data.get("deadline_s")),
+                checkpoint_interval_s=_opt_float(data.get("checkpoint_interval_s")),
             )
         except DomainError:
             raise

@@ -1,9 +1,11 @@
 """Sites (compute centers), their node pools, and the links between sites."""
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from computenet.domain.economics import SiteEnergy
 from computenet.domain.errors import DomainError, UnknownNameError
 
 
@@ -49,8 +51,10 @@ class Site:
     latitude: float | None = None
     longitude: float | None = None
     pue: float = 1.3
-    power_cap_kw: float | None = None
+    power_cap_kw: float | None = None  # facility power (IT x PUE) the site may draw
     description: str = ""
+    rack_kw: float | None = None  # power one rack can feed and cool (rack density)
+    energy: SiteEnergy | None = None  # energy mix and price by hour; None: unknown
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.pools]
@@ -58,6 +62,10 @@ class Site:
             raise DomainError(f"site {self.name}: pool names must be unique")
         if self.pue < 1.0:
             raise DomainError(f"site {self.name}: PUE must be >= 1.0")
+        if self.power_cap_kw is not None and self.power_cap_kw <= 0:
+            raise DomainError(f"site {self.name}: power_cap_kw must be > 0")
+        if self.rack_kw is not None and self.rack_kw <= 0:
+            raise DomainError(f"site {self.name}: rack_kw must be > 0")
 
     @property
     def accelerators(self) -> int:
@@ -112,17 +120,13 @@ class Network:
     def scaled(self, factor: float) -> "Network":
         """The same network with every pool's node count scaled (at least one node)."""
         sites = tuple(
-            Site(
-                name=s.name,
+            dataclasses.replace(
+                s,
                 pools=tuple(
                     NodePool(p.name, p.shape, max(1, round(p.nodes * factor))) for p in s.pools
                 ),
-                region=s.region,
-                latitude=s.latitude,
-                longitude=s.longitude,
-                pue=s.pue,
-                power_cap_kw=s.power_cap_kw,
-                description=s.description,
+                # the facility shrinks with its pools
+                power_cap_kw=None if s.power_cap_kw is None else s.power_cap_kw * factor,
             )
             for s in self.sites
         )
@@ -131,7 +135,10 @@ class Network:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Network":
         try:
-            sites = tuple(_site_from_dict(s) for s in data["sites"])
+            profiles = data.get("profiles") or {}
+            if not isinstance(profiles, Mapping):
+                raise DomainError("network: profiles must map names to profiles")
+            sites = tuple(_site_from_dict(s, profiles) for s in data["sites"])
             links = tuple(
                 Link(
                     str(lk["a"]),
@@ -156,7 +163,7 @@ class Network:
             raise DomainError(f"network: {exc}") from exc
 
 
-def _site_from_dict(data: Mapping[str, Any]) -> Site:
+def _site_from_dict(data: Mapping[str, Any], profiles: Mapping[str, Any]) -> Site:
     name = str(data["name"])
     try:
         pools: Sequence[Mapping[str, Any]] = data["pools"]
@@ -183,6 +190,19 @@ def _site_from_dict(data: Mapping[str, Any]) -> Site:
             pue=float(data.get("pue", 1.3)),
             power_cap_kw=None if data.get("power_cap_kw") is None else float(data["power_cap_kw"]),
             description=str(data.get("description", "")),
+            rack_kw=None if data.get("rack_kw") is None else float(data["rack_kw"]),
+            energy=_energy(data.get("energy"), profiles, name),
         )
     except KeyError as exc:
         raise DomainError(f"site {name}: missing field {exc}") from exc
+
+
+def _energy(data: Any, profiles: Mapping[str, Any], site: str) -> SiteEnergy | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise DomainError(f"site {site}: energy must be a mapping")
+    try:
+        return SiteEnergy.from_dict(data, profiles)
+    except DomainError as exc:
+        raise DomainError(f"site {site}: {exc}") from None

@@ -3,7 +3,8 @@
 Every allocation goes through `allocate` and is undone by `release` (the reserve /
 unreserve pair). Indexes are kept incrementally so a placement never rescans the cluster:
 per pool, nodes are bucketed by their count of fully free devices, and partially used
-devices are indexed by their free share.
+devices are indexed by their free share. Each site's power headroom under its cap is kept
+the same way, in integer milliwatts (devices at load x PUE), so it never drifts.
 """
 
 from bisect import bisect_left, insort
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from computenet.domain.hardware import AcceleratorModel, Catalog
 from computenet.domain.jobs import MILLI
 from computenet.domain.network import Network, Site
+
+NO_CAP_MW = 1 << 62  # a site without a power cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,19 +75,31 @@ class Pool:
         "free_milli",
         "id",
         "model",
+        "mw_per_milli",
         "name",
         "nodes",
         "partial",
         "partial_levels",
         "site",
+        "site_index",
         "size",
     )
 
     def __init__(
-        self, pool_id: int, site: str, name: str, model: AcceleratorModel, size: int
+        self,
+        pool_id: int,
+        site: str,
+        name: str,
+        model: AcceleratorModel,
+        size: int,
+        *,
+        site_index: int = 0,
+        mw_per_milli: int = 0,
     ) -> None:
         self.id = pool_id
         self.site = site
+        self.site_index = site_index
+        self.mw_per_milli = mw_per_milli  # facility power per thousandth of a device
         self.name = name
         self.model = model
         self.size = size  # devices per node
@@ -111,20 +126,29 @@ class ClusterState:
         self.pools: list[Pool] = []
         self.nodes: list[Node] = []
         self.capacity_milli = self.free_milli = 0
+        self.site_free_mw: list[int] = []  # power headroom under each site's cap
+        self.site_cap_mw: list[int] = []
         for site in network.sites:
             self.add_site(site, catalog)
 
     def add_site(self, site: Site, catalog: Catalog) -> list[Pool]:
         """Append a site's pools and nodes (ids of existing ones never change)."""
         added = []
+        site_index = len(self.site_free_mw)
+        cap = site.power_cap_kw
+        self.site_cap_mw.append(NO_CAP_MW if cap is None else round(cap * 1_000_000))
+        self.site_free_mw.append(self.site_cap_mw[-1])
         for pool_spec in site.pools:
             shape = pool_spec.shape
+            model = catalog.get(shape.accelerator)
             pool = Pool(
                 len(self.pools),
                 site.name,
                 pool_spec.name,
-                catalog.get(shape.accelerator),
+                model,
                 shape.accelerators,
+                site_index=site_index,
+                mw_per_milli=round(model.power_w * site.pue),
             )
             self.pools.append(pool)
             for _ in range(pool_spec.nodes):
@@ -151,7 +175,17 @@ class ClusterState:
         clone.pools = list(self.pools)
         clone.nodes = list(self.nodes)
         src = self.pools[pool_id]
-        pool = Pool(src.id, src.site, src.name, src.model, src.size)
+        pool = Pool(
+            src.id,
+            src.site,
+            src.name,
+            src.model,
+            src.size,
+            site_index=src.site_index,
+            mw_per_milli=src.mw_per_milli,
+        )
+        clone.site_free_mw = list(self.site_free_mw)
+        clone.site_cap_mw = self.site_cap_mw
         for node in src.nodes:
             copy = Node(node.id, node.pool, node.devices, node.cpu_cap, node.mem_cap)
             copy.free = list(node.free)
@@ -174,6 +208,10 @@ class ClusterState:
     def allocated_milli(self) -> int:
         return self.capacity_milli - self.free_milli
 
+    def power_fits(self, pool: Pool, milli: int) -> bool:
+        """Whether the pool's site can power `milli` more thousandths of a device."""
+        return milli * pool.mw_per_milli <= self.site_free_mw[pool.site_index]
+
     # -- reserve / unreserve ----------------------------------------------------------------
 
     def allocate(self, placement: Placement) -> None:
@@ -185,6 +223,8 @@ class ClusterState:
     def can_allocate(self, placement: Placement) -> bool:
         """Whether every device share and host resource the placement names is free."""
         if not 0 <= placement.pool < len(self.pools):
+            return False
+        if not self.power_fits(self.pools[placement.pool], placement.device_milli):
             return False
         for slot in placement.slots:
             if not 0 <= slot.node < len(self.nodes):
@@ -238,6 +278,7 @@ class ClusterState:
         total = len(slot.devices) * delta
         pool.free_milli += total
         self.free_milli += total
+        self.site_free_mw[pool.site_index] += total * pool.mw_per_milli
         if node.free_whole != old_whole:
             del pool.buckets[old_whole][node.id]
             pool.buckets[node.free_whole][node.id] = node
@@ -297,6 +338,11 @@ class ClusterState:
     def check_invariants(self) -> None:
         """Recompute every index from scratch and compare (tests and debugging)."""
         total_free = 0
+        drawn = [0] * len(self.site_cap_mw)
+        for pool in self.pools:
+            drawn[pool.site_index] += (pool.capacity_milli - pool.free_milli) * pool.mw_per_milli
+        for i, cap in enumerate(self.site_cap_mw):
+            assert cap - drawn[i] == self.site_free_mw[i], f"site {i} power headroom"
         for pool in self.pools:
             pool_free = 0
             for node in pool.nodes:

@@ -4,13 +4,20 @@ caller passes the time in.
 Drivers (the simulator, the service) call `submit`, `finish`, `cancel` as things happen
 and `schedule(now)` after each batch of changes at one instant: a completion releases its
 resources at once and the pass at that same instant hands them to the next jobs.
+
+With `stage_data`, a job whose dataset lives at another site starts in STAGING (holding
+its devices while the data moves) and the driver calls `staged(id, now)` when the data is
+there; without it (the service, whose backends stage nothing yet) staging is only
+estimated, in the score.
 """
 
+import heapq
 import math
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from computenet.domain.economics import Calendar
 from computenet.domain.errors import DomainError
 from computenet.domain.events import EventKind, JobEvent
 from computenet.domain.hardware import AcceleratorModel, Catalog
@@ -19,9 +26,13 @@ from computenet.domain.network import Network, Site
 from computenet.domain.tenants import Tenant
 from computenet.scheduling.backfill import Reservation, reserve
 from computenet.scheduling.cluster import ClusterState, Placement, Pool
+from computenet.scheduling.economics import EnergyModel
 from computenet.scheduling.framework import Policy
+from computenet.scheduling.links import LinkState
 from computenet.scheduling.placement import place_in_pool
+from computenet.scheduling.quota import QuotaLedger
 from computenet.scheduling.records import JobRecord, PoolOption
+from computenet.scheduling.scoring import Scorer, Weights
 
 
 @dataclass
@@ -45,6 +56,8 @@ class Scheduler:
         tenants: Iterable[Tenant] = (),
         *,
         record_events: bool = False,
+        calendar: Calendar | None = None,
+        stage_data: bool = False,
     ) -> None:
         self.network = network
         # the append-only history drivers persist (the service); the simulator skips it
@@ -52,8 +65,17 @@ class Scheduler:
         self.catalog = catalog
         self.policy = policy
         self._cluster = ClusterState(network, catalog)
+        self.energy = EnergyModel(network, calendar or Calendar())
+        self.links = LinkState(network)
+        self._scorer = Scorer(self._cluster, self.energy, self.links)
+        self.stage_data = stage_data
         self.jobs: dict[str, JobRecord] = {}
         self._tenants = {t.name: t for t in tenants}
+        managed = [t for t in self._tenants.values() if t.managed]
+        self.quota = QuotaLedger(managed, self._cluster) if managed else None
+        # strict queue orders hold everyone back behind a blocked job, but with quotas
+        # only the blocked job's tenant
+        self._strict = policy.queue.strict and self.quota is None
         self._weights: dict[str, float] = {t.name: t.weight for t in self._tenants.values()}
         self._alloc: dict[str, int] = {}
         self._pending: list[tuple[float | int, ...]] = []  # sorted queue keys (seq last)
@@ -74,6 +96,10 @@ class Scheduler:
         self._reservation: Reservation | None = None  # the head's, reused while valid
         # the earliest reservation each job was given while it was the head (tests, metrics)
         self.reserved_start: dict[str, float] = {}
+        self._holds: list[tuple[float, int]] = []  # (until, seq) of jobs held for an hour
+        # score breakdowns ("why here") for scoring placers, and for the service's history
+        self._explain = policy.placer.scores or record_events
+        self._last_now = -math.inf
 
     # -- views for plugins and drivers ---------------------------------------------------
 
@@ -88,6 +114,10 @@ class Scheduler:
     @property
     def tenant_weights(self) -> Mapping[str, float]:
         return self._weights
+
+    @property
+    def scorer(self) -> Scorer:
+        return self._scorer
 
     def running_in(self, pool: int) -> Sequence[JobRecord]:
         return list(self._pool_running[pool].values())
@@ -113,6 +143,8 @@ class Scheduler:
         """Why a pending job waits, as of the last pass."""
         if job.state is not JobState.PENDING:
             return PendingReason.NONE
+        if job.not_before > self._last_now:
+            return PendingReason.DEFERRED
         if job.visited_pass == self.passes or job.reason in _STICKY_REASONS:
             return job.reason
         return PendingReason.BLOCKED_BY_HEAD
@@ -128,6 +160,7 @@ class Scheduler:
         job = JobRecord(spec, self._seq, options)
         self._seq += 1
         job.reason = reason
+        job.queued_at = now
         self.jobs[spec.id] = job
         self._weights.setdefault(spec.tenant, 1.0)
         self.policy.placer.observe(spec)
@@ -146,6 +179,8 @@ class Scheduler:
             self.network.illustrative,
         )
         self._cluster.add_site(site, self.catalog)
+        self.energy.add_sites([site])
+        self.links.add_site(site)
         self._pool_running.extend({} for _ in site.pools)
         self._options.clear()
         waiting = self.pending
@@ -184,7 +219,7 @@ class Scheduler:
         if state not in (JobState.SUCCEEDED, JobState.FAILED):
             raise DomainError(f"finish takes succeeded or failed, not {state}")
         job = self._job(job_id)
-        if job.state is not JobState.RUNNING:
+        if job.state not in _HOLDING:
             raise DomainError(f"job {job_id} is {job.state}, not running")
         if now < job.expected_end - 1e-6:
             self._reservation = None  # ended before its estimate: the head may go sooner
@@ -200,7 +235,7 @@ class Scheduler:
         job = self._job(job_id)
         if job.state.terminal:
             return job
-        if job.state is JobState.RUNNING:
+        if job.state in _HOLDING:
             self._reservation = None
             self._stop(job, now)
         else:
@@ -219,18 +254,36 @@ class Scheduler:
         self._enqueue(job)
         return job
 
+    def staged(self, job_id: str, now: float) -> JobRecord:
+        """A staging job's data arrived: it runs from `now`."""
+        job = self._job(job_id)
+        if job.state is not JobState.STAGING or job.staging_route is None:
+            raise DomainError(f"job {job_id} is {job.state}, not staging")
+        self.links.end(job.staging_route)
+        job.staging_route = None
+        job.staged_s += now - job.staging_since
+        job.state = JobState.RUNNING
+        job.run_started_at = now
+        assert job.placement is not None
+        job.expected_end = now + job.estimate_left(job.placement.pool)
+        self._reservation = None  # the estimate of the staging time was just replaced
+        return job
+
     def _evict(self, job: JobRecord, now: float) -> None:
-        if job.state is not JobState.RUNNING or job.placement is None:
+        if job.state not in _HOLDING or job.placement is None:
             raise DomainError(f"job {job.id} is {job.state}, not running")
         runtime = job.option(job.placement.pool).runtime_s
-        started = now if job.run_started_at is None else job.run_started_at
-        done = (now - started) / runtime if runtime > 0 else 1.0
+        ran = 0.0 if job.run_started_at is None else now - job.run_started_at
+        kept = job.saved_run_s(ran)  # work since the last checkpoint is lost
+        done = kept / runtime if runtime > 0 else 1.0
+        job.lost_device_s += (ran - kept) * job.devices
         self._reservation = None
         self._stop(job, now)
         job.remaining = max(0.0, job.remaining - done)
         job.preemptions += 1
         job.state = JobState.PENDING
         job.reason = PendingReason.PREEMPTED
+        job.queued_at = now
         self._record(now, job, EventKind.PREEMPTED, f"{job.remaining:.3f} of the work left")
 
     # -- the pass ------------------------------------------------------------------------
@@ -243,12 +296,20 @@ class Scheduler:
         outcome is the same as a full pass, at a cost independent of the queue length.
         """
         self.passes += 1
+        self._last_now = now
         result = CycleResult(now)
         fresh, self._fresh = self._fresh, []
         full, self._full_pass_due = full or self._full_pass_due, False
+        holds = self._holds
+        if holds and holds[0][0] <= now:
+            full = True  # held jobs are due: they may start now
+            while holds and holds[0][0] <= now:
+                heapq.heappop(holds)
         if not self._pending:
             return result
         policy = self.policy
+        if policy.placer.scores:
+            policy.placer.begin_pass(self, now)
         if full or self._last_head is None:
             # lazily: a strict queue usually stops at its head (the queue is not changed
             # during the pass: starts leave it and victims rejoin it afterwards)
@@ -267,6 +328,8 @@ class Scheduler:
         self._last_head = result.head
         if policy.preemptor is not None and self._pending:
             result.wakeup_at = policy.preemptor.wakeup(list(self._running.values()), now)
+        if holds and (result.wakeup_at is None or holds[0][0] < result.wakeup_at):
+            result.wakeup_at = holds[0][0]
         return result
 
     def _incremental_stream(self, fresh: list[JobRecord], head: JobRecord) -> Iterator[JobRecord]:
@@ -274,7 +337,7 @@ class Scheduler:
         arrivals = sorted(
             (j for j in fresh if j.state is JobState.PENDING), key=lambda j: j.queue_key
         )
-        if not self.policy.queue.strict:
+        if not self._strict:
             if head.state is JobState.PENDING:
                 yield head
             # fair share: a new job may go unless an older job of its tenant waits
@@ -300,6 +363,11 @@ class Scheduler:
         policy = self.policy
         pass_id = self.passes
         cluster = self._cluster
+        quota = self.quota
+        shifter = policy.shifter
+        # with quotas every tenant is its own queue (Kueue's cluster queues): a blocked job
+        # holds back only its own tenant
+        held_tenants: set[str] = set()
         failed: set[tuple[object, ...]] = set()
         # shapes whose placement a reservation refused: the same shape ending later than
         # the reservation is refused too, until some start changes the cluster
@@ -311,6 +379,12 @@ class Scheduler:
             if job.reason in _STATIC_REASONS:
                 job.visited_pass = pass_id
                 continue  # can never run here; never blocks others
+            if job.not_before > now:  # held for a better hour; never blocks others
+                job.visited_pass = pass_id
+                job.reason = PendingReason.DEFERRED
+                continue
+            if held_tenants and job.spec.tenant in held_tenants:
+                continue  # behind its own tenant's blocked job
             if reservation is not None:
                 examined += 1
                 if depth is not None and examined > depth:
@@ -321,23 +395,52 @@ class Scheduler:
                     job.reason = PendingReason.RESERVED_FOR_HEAD
                     continue
             job.visited_pass = pass_id
+            # quota admission: the pools the tenant may use now (None: all of them)
+            options: list[PoolOption] | None = None
+            if quota is not None and quota.manages(job.spec.tenant):
+                options = quota.admissible(job)
+                if not options:
+                    job.reason = PendingReason.WAITING_FOR_QUOTA
+                    continue  # never blocks others (Kueue's BestEffortFIFO)
+                if len(options) == len(job.options):
+                    options = None
             placement = None
             # a known blocked head is not tried again; a shape that failed stays failed
             if (
                 job.seq not in known_blocked
                 and job.demand_milli <= cluster.free_milli
-                and job.shape_key not in failed
+                and (options is not None or job.shape_key not in failed)
             ):
-                placement = policy.placer.place(job, cluster)
-                if placement is None:
+                placement = policy.placer.place(job, cluster, options)
+                if placement is None and options is None:
                     failed.add(job.shape_key)
+            if (
+                placement is not None
+                and shifter is not None
+                and job.spec.deferrable
+                and not job.shift_done
+            ):
+                job.shift_done = True  # weighed once: the first time it could start
+                hold = shifter.hold_until(job, self, now, placement.pool)
+                if hold is not None and hold > now:
+                    self._hold(job, hold, now)
+                    continue
+            if placement is None and quota is not None and job.seq not in known_blocked:
+                placement = self._reclaim_for(job, options, now, result)
+                if placement is not None:  # owed quota comes back even past a reservation
+                    failed.clear()
+                    if reservation is not None:
+                        reservation.consume(placement, now + job.estimate_left(placement.pool))
+                    self._keep_reservation(job, placement, now)
+                    self._start(job, placement, now, result)
+                    continue
             if reservation is not None:
                 if placement is None:
                     job.reason = PendingReason.WAITING_FOR_RESOURCES
                     continue
                 end = now + job.estimate_left(placement.pool)
                 if not reservation.admits(placement, end):
-                    placement = self._place_around(job, reservation, now)
+                    placement = self._place_around(job, reservation, now, options)
                     if placement is None:
                         job.reason = PendingReason.RESERVED_FOR_HEAD
                         refused[job.shape_key] = reservation.pool
@@ -347,7 +450,12 @@ class Scheduler:
                 self._start(job, placement, now, result)
                 refused.clear()
                 continue
-            if placement is None and policy.preemptor is not None and job.seq not in known_blocked:
+            if (
+                placement is None
+                and policy.preemptor is not None
+                and options is None
+                and job.seq not in known_blocked
+            ):
                 placement = self._preempt_for(job, now, result)
                 if placement is not None:
                     failed.clear()  # capacity went up
@@ -360,19 +468,25 @@ class Scheduler:
             if result.head is None:
                 result.head = job
             if policy.backfill:
-                reservation = self._reservation_for(job, now)
+                reservation = self._reservation_for(job, now, options)
                 result.reservation = reservation
                 continue
             if policy.queue.strict:
-                break
+                if quota is None:
+                    break
+                held_tenants.add(job.spec.tenant)
 
     def _place_around(
-        self, job: JobRecord, reservation: Reservation, now: float
+        self,
+        job: JobRecord,
+        reservation: Reservation,
+        now: float,
+        options: Sequence[PoolOption] | None,
     ) -> Placement | None:
         """A placement that leaves the head's reserved nodes alone, if there is one."""
         hidden = self._cluster.hide(reservation.spare_whole)
         try:
-            placement = self.policy.placer.place(job, self._cluster)
+            placement = self.policy.placer.place(job, self._cluster, options)
         finally:
             self._cluster.unhide(hidden)
         if placement is None:
@@ -393,10 +507,12 @@ class Scheduler:
         else:
             self._reservation = None
 
-    def _reservation_for(self, head: JobRecord, now: float) -> Reservation | None:
+    def _reservation_for(
+        self, head: JobRecord, now: float, options: Sequence[PoolOption] | None
+    ) -> Reservation | None:
         cached = self._reservation
         if cached is None or cached.job is not head or cached.start < now:
-            cached = self._reserve(head, now)
+            cached = self._reserve(head, now, head.options if options is None else options)
             self._reservation = cached
         if cached is not None:
             prev = self.reserved_start.get(head.id, math.inf)
@@ -405,9 +521,11 @@ class Scheduler:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _reserve(self, head: JobRecord, now: float) -> Reservation | None:
+    def _reserve(
+        self, head: JobRecord, now: float, options: Sequence[PoolOption]
+    ) -> Reservation | None:
         best: Reservation | None = None
-        for opt in head.options:
+        for opt in options:
             running = list(self._pool_running[opt.pool].values())
             res = reserve(head, opt.pool, self._cluster, running, now)
             if res is not None and (best is None or res.start < best.start):
@@ -427,25 +545,76 @@ class Scheduler:
             self._cluster, self._cluster.pools[pool_id], job.spec
         )
 
+    def _hold(self, job: JobRecord, until: float, now: float) -> None:
+        """Hold a deferrable job until a better hour."""
+        job.not_before = until
+        job.deferred_s += until - now
+        job.reason = PendingReason.DEFERRED
+        heapq.heappush(self._holds, (until, job.seq))
+
+    def _reclaim_for(
+        self,
+        job: JobRecord,
+        options: Sequence[PoolOption] | None,
+        now: float,
+        result: CycleResult,
+    ) -> Placement | None:
+        """Preempt borrowers so a job within its tenant's nominal quota can start."""
+        assert self.quota is not None
+        if not self.quota.manages(job.spec.tenant):
+            return None
+        choice = self.quota.reclaim(job, job.options if options is None else options, self, now)
+        if choice is None:
+            return None
+        victims, pool_id = choice
+        for victim in victims:
+            self._evict(victim, now)  # requeued after the pass
+            result.preempted.append(victim)
+        return place_in_pool(self._cluster, self._cluster.pools[pool_id], job.spec)
+
     def _start(self, job: JobRecord, placement: Placement, now: float, result: CycleResult) -> None:
+        pool = self._cluster.pools[placement.pool]
+        spec = job.spec
+        if self._explain:
+            job.why = self.policy.placer.explain(job, placement.pool, now) or self._scorer.explain(
+                job, placement.pool, now, Weights(), self.policy.placer.name
+            )
         self._cluster.allocate(placement)
         job.placement = placement
-        job.state = JobState.RUNNING
         job.reason = PendingReason.NONE
-        job.run_started_at = now
+        job.waited_s += max(0.0, now - job.queued_at)
         if job.first_started_at is None:
             job.first_started_at = now
-        job.expected_end = now + job.estimate_left(placement.pool)
+        route = None
+        if self.stage_data and spec.dataset_site and spec.dataset_gb > 0:
+            route = self.links.route(spec.dataset_site, pool.site)
+        if route is not None and route.links:
+            staging = self.links.staging_s(route, spec.dataset_gb)
+            self.links.begin(route)
+            job.state = JobState.STAGING
+            job.staging_route = route
+            job.staging_since = now
+            job.run_started_at = None
+            job.expected_end = now + staging + job.estimate_left(placement.pool)
+        else:
+            job.state = JobState.RUNNING
+            job.run_started_at = now
+            job.expected_end = now + job.estimate_left(placement.pool)
         self._running[job.seq] = job
         self._pool_running[placement.pool][job.seq] = job
-        tenant = job.spec.tenant
-        self._alloc[tenant] = self._alloc.get(tenant, 0) + job.spec.device_milli
+        tenant = spec.tenant
+        self._alloc[tenant] = self._alloc.get(tenant, 0) + spec.device_milli
+        if self.quota is not None and self.quota.manages(tenant):
+            key = self.quota.key(tenant, placement.pool)
+            assert key is not None, "admitted without a quota entry"
+            self.quota.charge(tenant, key, spec.device_milli)
+            job.charged = key
         result.started.append(job)
         if self.events is not None:
-            pool = self._cluster.pools[placement.pool]
             nodes = ",".join(str(n) for n in placement.nodes)
+            why = f"; {job.why.summary()}" if job.why is not None else ""
             self._record(
-                now, job, EventKind.STARTED, f"{pool.key} ({pool.model.name}) nodes {nodes}"
+                now, job, EventKind.STARTED, f"{pool.key} ({pool.model.name}) nodes {nodes}{why}"
             )
 
     def _record(self, now: float, job: JobRecord, kind: EventKind, detail: str = "") -> None:
@@ -460,6 +629,14 @@ class Scheduler:
         del self._running[job.seq]
         del self._pool_running[job.placement.pool][job.seq]
         self._alloc[job.spec.tenant] -= job.spec.device_milli
+        if job.charged is not None:
+            assert self.quota is not None
+            self.quota.charge(job.spec.tenant, job.charged, -job.spec.device_milli)
+            job.charged = None
+        if job.staging_route is not None:
+            self.links.end(job.staging_route)
+            job.staging_route = None
+            job.staged_s += now - job.staging_since
         job.attained = job.attained_at(now)
         job.run_started_at = None
         job.expected_end = math.inf
@@ -497,6 +674,7 @@ class Scheduler:
             spec.accelerator_milli,
             spec.cpu_milli,
             spec.memory_mib,
+            spec.dataset_site if spec.dataset_gb > 0 else None,
         )
         cached = self._options.get(key)
         if cached is None:
@@ -530,9 +708,12 @@ class Scheduler:
             accepted = set(spec.accelerator_types)  # unknown names: match literally
         matched = False
         pools: list[tuple[int, float]] = []
+        data_site = spec.dataset_site if spec.dataset_gb > 0 else None
         for pool in self._cluster.pools:
             model = pool.model
             speed = 1.0
+            if data_site is not None and self.links.route(data_site, pool.site) is None:
+                continue  # its data cannot get there
             if spec.accelerators > 0:
                 if accepted and model.name not in accepted:
                     continue
@@ -541,7 +722,7 @@ class Scheduler:
                 ref_peak = reference.peak(spec.precision) if reference is not None else 0.0
                 speed = model.peak(spec.precision) / ref_peak if ref_peak > 0 else 1.0
             matched = True
-            if _could_ever_fit(pool, spec):
+            if _could_ever_fit(self._cluster, pool, spec):
                 pools.append((pool.id, speed))
         pools.sort(key=lambda p: (-p[1], p[0]))
         if pools:
@@ -552,6 +733,8 @@ class Scheduler:
 
 
 _STATIC_REASONS = frozenset({PendingReason.EXCEEDS_CAPACITY, PendingReason.NO_MATCHING_ACCELERATOR})
+# states in which a job holds its placement
+_HOLDING = frozenset({JobState.RUNNING, JobState.STAGING})
 # reasons that stay true until the job starts, whether or not a pass looked at it
 _STICKY_REASONS = _STATIC_REASONS | {PendingReason.PREEMPTED}
 
@@ -560,9 +743,11 @@ def _lookup(catalog: Catalog, name: str) -> AcceleratorModel | None:
     return catalog.get(name) if name in catalog else None
 
 
-def _could_ever_fit(pool: Pool, spec: JobSpec) -> bool:
-    """Whether the job fits the pool when the pool is empty."""
+def _could_ever_fit(cluster: ClusterState, pool: Pool, spec: JobSpec) -> bool:
+    """Whether the job fits the pool when the pool (and its site) is empty."""
     if not pool.nodes:
+        return False
+    if spec.device_milli * pool.mw_per_milli > cluster.site_cap_mw[pool.site_index]:
         return False
     node = pool.nodes[0]
     if spec.accelerators == 0:

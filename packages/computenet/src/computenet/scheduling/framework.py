@@ -2,9 +2,13 @@
 
     queue order  (QueueOrder.key / iterate)   which pending job is considered next
     filter       (the core: `PoolOption`s)     pools whose accelerator and precision fit
+                                               and that the job's data can reach
+    admit        (the core: `QuotaLedger`)     pools the tenant's quota lets it use now
     score/place  (Placer.place)                which pool and nodes, or None
+    time-shift   (Shifter.hold_until)          a deferrable job may wait for a better hour
     reserve      (ClusterState.allocate)       commit; `release` is the matching unreserve
-    preempt      (Preemptor.make_room)         free room for a blocked job
+    preempt      (Preemptor.make_room)         free room for a blocked job (quota reclaim
+                                               first, in the core)
     backfill     (Policy.backfill)             EASY: others may pass a blocked head if they
                                                never delay its reservation
 
@@ -17,7 +21,8 @@ from typing import Protocol
 
 from computenet.domain.jobs import JobSpec
 from computenet.scheduling.cluster import ClusterState, Placement
-from computenet.scheduling.records import JobRecord
+from computenet.scheduling.records import JobRecord, PoolOption
+from computenet.scheduling.scoring import ScoreBreakdown, Scorer
 
 
 class SchedulerView(Protocol):
@@ -31,6 +36,9 @@ class SchedulerView(Protocol):
 
     @property
     def tenant_weights(self) -> Mapping[str, float]: ...
+
+    @property
+    def scorer(self) -> Scorer: ...
 
     def running_in(self, pool: int) -> Sequence[JobRecord]: ...
 
@@ -56,13 +64,38 @@ class QueueOrder(Protocol):
 
 class Placer(Protocol):
     name: str
+    scores: bool  # explains each placement with a score breakdown as it makes it
 
     def observe(self, spec: JobSpec) -> None:
         """Sees every submitted job (placers that learn the workload's shape use it)."""
         ...
 
-    def place(self, job: JobRecord, cluster: ClusterState) -> Placement | None:
-        """Where `job` would run now among `job.options`, or None."""
+    def begin_pass(self, view: SchedulerView, now: float) -> None:
+        """Called before each pass (placers that score read the time and the view)."""
+        ...
+
+    def place(
+        self,
+        job: JobRecord,
+        cluster: ClusterState,
+        options: Sequence[PoolOption] | None = None,
+    ) -> Placement | None:
+        """Where `job` would run now among `options` (default `job.options`), or None."""
+        ...
+
+    def explain(self, job: JobRecord, pool: int, now: float) -> ScoreBreakdown | None:
+        """Why `job` was placed in `pool` (placers that score); None otherwise."""
+        ...
+
+
+class Shifter(Protocol):
+    name: str
+
+    def hold_until(
+        self, job: JobRecord, view: SchedulerView, now: float, pool: int
+    ) -> float | None:
+        """A later time at which a deferrable job that could start now in `pool` should
+        start instead, or None to start now."""
         ...
 
 
@@ -91,3 +124,4 @@ class Policy:
     # How many jobs after a blocked head one pass examines for backfill (Slurm's
     # bf_max_job_test, default 500); None examines the whole queue.
     backfill_depth: int | None = 500
+    shifter: Shifter | None = None

@@ -117,6 +117,8 @@ def place_in_pool(
     cluster: ClusterState, pool: Pool, spec: JobSpec, tightest: bool = True
 ) -> Placement | None:
     """The default placement of `spec` in `pool`, or None when it does not fit now."""
+    if not cluster.power_fits(pool, spec.device_milli):
+        return None  # the site is at its power cap
     if spec.accelerators == 0:
         return place_host_only(pool, spec)
     if spec.accelerator_milli < MILLI:

@@ -1,15 +1,19 @@
 """The scheduler's view of a job: its spec plus observed status (kept apart from the spec)."""
 
 import math
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from computenet.domain.jobs import MILLI, JobSpec, JobState, PendingReason
 from computenet.scheduling.cluster import Placement
 
+if TYPE_CHECKING:
+    from computenet.scheduling.links import Route
+    from computenet.scheduling.scoring import ScoreBreakdown
 
-@dataclass(frozen=True, slots=True)
-class PoolOption:
-    """A pool a job may run in, and how long it would take there."""
+
+class PoolOption(NamedTuple):
+    """A pool a job may run in, and how long it would take there. (A named tuple: every
+    submission makes one per feasible pool, so construction cost counts.)"""
 
     pool: int
     runtime_s: float  # the whole job's run time on this pool's accelerators
@@ -22,22 +26,33 @@ class JobRecord:
 
     __slots__ = (
         "attained",
+        "charged",
+        "deferred_s",
         "demand_milli",
         "expected_end",
         "finished_at",
         "first_started_at",
+        "lost_device_s",
+        "not_before",
         "options",
         "placement",
         "preemptions",
         "queue_key",
+        "queued_at",
         "reason",
         "remaining",
         "run_started_at",
         "seq",
         "shape_key",
+        "shift_done",
         "spec",
+        "staged_s",
+        "staging_route",
+        "staging_since",
         "state",
         "visited_pass",
+        "waited_s",
+        "why",
     )
 
     def __init__(self, spec: JobSpec, seq: int, options: tuple[PoolOption, ...]) -> None:
@@ -57,6 +72,17 @@ class JobRecord:
         self.expected_end = math.inf  # on the estimate, while running
         self.demand_milli = spec.device_milli  # read on every pass: kept as a field
         self.shape_key: tuple[object, ...] = ()
+        self.queued_at = spec.submit_time  # when it last joined the queue (aging)
+        self.waited_s = 0.0  # time spent waiting before the current or last run
+        self.not_before = -math.inf  # a deferred job waits for this time
+        self.shift_done = False  # a deferrable job is weighed for time-shifting once
+        self.deferred_s = 0.0  # time held for a better hour
+        self.staging_route: Route | None = None  # while its data is staged
+        self.staging_since = 0.0
+        self.staged_s = 0.0  # time spent staging data, all runs
+        self.lost_device_s = 0.0  # work thrown away by preemptions (device-seconds)
+        self.charged: str | None = None  # the quota key its current run counts against
+        self.why: ScoreBreakdown | None = None  # the score breakdown of its placement
         self.set_options(options)
 
     def set_options(self, options: tuple[PoolOption, ...]) -> None:
@@ -92,6 +118,27 @@ class JobRecord:
 
     def estimate_left(self, pool: int) -> float:
         return self.remaining * self.option(pool).estimate_s
+
+    def saved_run_s(self, ran_s: float) -> float:
+        """Of `ran_s` seconds run since the last start, the part a stop keeps: up to the
+        last checkpoint, or all of it for a job that saves when told to stop."""
+        interval = self.spec.checkpoint_interval_s
+        if interval is None:
+            return ran_s
+        return math.floor(ran_s / interval) * interval
+
+    def lost_if_stopped(self, now: float) -> float:
+        """Device-seconds of work a stop at `now` would throw away (preemption cost)."""
+        if self.run_started_at is None:
+            return 0.0
+        ran = now - self.run_started_at
+        return (ran - self.saved_run_s(ran)) * self.devices
+
+    def waited_at(self, now: float) -> float:
+        """Time spent waiting so far (frozen while running)."""
+        if self.state is JobState.PENDING:
+            return self.waited_s + max(0.0, now - self.queued_at)
+        return self.waited_s
 
     def attained_at(self, now: float) -> float:
         """Service received up to `now`, including the current run."""

@@ -162,6 +162,8 @@ class ControlLoop:
                 self._attempts[job.id] = attempt
                 run_id = f"{job.id}.{attempt}"  # a new run id for every start
                 placement = placement_to_dict(job.placement, sched.cluster)
+                if job.why is not None:  # the score breakdown: why here
+                    placement["why"] = job.why.to_dict()
                 uow.jobs.update(
                     job.id,
                     state=JobState.RUNNING,
@@ -284,5 +286,9 @@ class ControlLoop:
             devices=tuple((int(s["node"]), tuple(int(d) for d in s["devices"])) for s in slots),
             time_limit_s=data.get("time_limit_s"),
             workdir=data.get("workdir"),
+            # cluster backends ask their scheduler for this model (typed GRES, Ray resource)
+            accelerator=(
+                str(placement_dict["accelerator"]) if any(s["devices"] for s in slots) else None
+            ),
         )
         return self.backends[str(placement_dict["site"])].launch(request)

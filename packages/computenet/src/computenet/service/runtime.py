@@ -1,5 +1,6 @@
-"""Wiring: the store, the network, one local backend per site and the control loop,
-with a thread that ticks the loop. Used by `create_app` and by tests alike."""
+"""Wiring: the store, the network, one backend per site (local unless the site's
+`backend:` entry names Slurm or Ray, see `site_backends`) and the control loop, with a
+thread that ticks the loop. Used by `create_app` and by tests alike."""
 
 import os
 import threading
@@ -11,12 +12,13 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from computenet.backends.base import ExecutionBackend
-from computenet.backends.local import LocalBackend
 from computenet.data import load_catalog, load_network
 from computenet.domain.network import Network
 from computenet.scheduling.policies import make_policy
 from computenet.service.loop import ControlLoop
 from computenet.service.settings import Settings
+from computenet.service.site_backends import backend_entries, make_backend, parse_backend
+from computenet.store.codec import site_to_dict
 from computenet.store.db import make_engine
 from computenet.store.migrate import upgrade
 from computenet.store.repository import Principal
@@ -86,12 +88,20 @@ def build_runtime(
     engine = make_engine(settings.url)
     upgrade(engine)
     network = load_network(settings.network)
+    entries = backend_entries(settings.network)
     with UnitOfWork(engine) as uow:
         for site in network.sites:
-            uow.sites.put(site)
+            spec = site_to_dict(site)
+            if site.name in entries:
+                spec["backend"] = entries[site.name]
+            uow.sites.put(spec)
 
-    def local(site: str) -> ExecutionBackend:
-        return LocalBackend(Path(settings.data_dir) / "sites" / site)
+    def backend_for(site: str) -> ExecutionBackend:
+        """The site's backend, as its stored `backend:` entry says (local by default)."""
+        with UnitOfWork(engine, read_only=True) as uow:
+            spec = uow.sites.get_spec(site) or {}
+        entry = parse_backend(spec.get("backend"), site)
+        return make_backend(site, entry, Path(settings.data_dir))
 
     # sites registered earlier through the API are part of the network again
     with UnitOfWork(engine, read_only=True) as uow:
@@ -106,9 +116,14 @@ def build_runtime(
             network.illustrative,
         )
     if backends is None:
-        backends = {site.name: local(site.name) for site in network.sites}
+        backends = {site.name: backend_for(site.name) for site in network.sites}
     loop = ControlLoop(
-        engine, network, load_catalog(), make_policy(settings.policy), backends, backend_for=local
+        engine,
+        network,
+        load_catalog(),
+        make_policy(settings.policy),
+        backends,
+        backend_for=backend_for,
     )
     return Runtime(settings, engine, network, loop)
 

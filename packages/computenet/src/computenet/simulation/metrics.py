@@ -9,7 +9,8 @@ import numpy as np
 from computenet.domain.jobs import MILLI
 from computenet.scheduling.cluster import ClusterState
 from computenet.scheduling.records import JobRecord
-from computenet.simulation.results import PolicyResult, TenantUsage
+from computenet.simulation.accounting import EnergyAccount, Usage
+from computenet.simulation.results import PolicyResult, SiteUsage, TenantUsage
 
 
 def jain_index(values: Sequence[float]) -> float:
@@ -85,6 +86,7 @@ class Collector:
     received: dict[str, float] = field(default_factory=dict)
     entitled: dict[str, float] = field(default_factory=dict)
     tenant_device_s: dict[str, float] = field(default_factory=dict)
+    account: EnergyAccount | None = None
 
     def sample_until(
         self, t: float, pending: int, head: JobRecord | None, alloc: Mapping[str, int]
@@ -120,16 +122,25 @@ class Collector:
                     self.received[tenant] = self.received.get(tenant, 0.0) + alloc.get(tenant, 0)
             self.next_sample += self.sample_s
 
-    def stopped(self, job: JobRecord, started_at: float, now: float) -> None:
+    def stopped(self, job: JobRecord, started_at: float, now: float, pool: int) -> None:
         ran = now - started_at
         self.run_s[job.seq] = self.run_s.get(job.seq, 0.0) + ran
         device_s = ran * job.spec.device_milli / MILLI
         self.busy_device_s += device_s
         tenant = job.spec.tenant
         self.tenant_device_s[tenant] = self.tenant_device_s.get(tenant, 0.0) + device_s
+        if self.account is not None:
+            self.account.run(tenant, pool, job.spec.device_milli, started_at, now)
 
     def result(
-        self, policy: str, jobs: Sequence[JobRecord], preemptions: int, wall_s: float
+        self,
+        policy: str,
+        jobs: Sequence[JobRecord],
+        preemptions: int,
+        wall_s: float,
+        *,
+        moved_gb: float = 0.0,
+        quota_reclaims: int = 0,
     ) -> PolicyResult:
         finished = [j for j in jobs if j.finished_at is not None and j.remaining == 0.0]
         jct = np.array(
@@ -154,9 +165,13 @@ class Collector:
             by_tenant[j.spec.tenant].append(float(x))
         for j in jobs:
             counts[j.spec.tenant] += 1
+        account = self.account
+        priced = account is not None and account.energy.has_data
+        total, tenant_use, site_use = account.totals() if account is not None else (Usage(), {}, {})
         usage = []
         for tenant in tenants:
             mine = by_tenant[tenant]
+            spent = tenant_use.get(tenant, Usage())
             usage.append(
                 TenantUsage(
                     tenant=tenant,
@@ -164,8 +179,33 @@ class Collector:
                     received=self.tenant_device_s.get(tenant, 0.0) / total_use,
                     jobs=counts[tenant],
                     avg_jct_s=float(np.mean(mine)) if mine else 0.0,
+                    energy_kwh=spent.energy_kwh,
+                    carbon_kg=spent.carbon_kg if priced else None,
+                    cost=spent.cost if priced else None,
                 )
             )
+        sites = []
+        if account is not None:
+            for name, u in sorted(site_use.items()):
+                known = priced and account.energy.site_has_data(name)
+                sites.append(
+                    SiteUsage(
+                        site=name,
+                        device_hours=u.device_s / 3600.0,
+                        energy_kwh=u.energy_kwh,
+                        carbon_kg=u.carbon_kg if known else None,
+                        cost=u.cost if known else None,
+                        green_share=u.green_kwh / u.energy_kwh if known and u.energy_kwh else None,
+                    )
+                )
+        staged = [j.staged_s for j in jobs if j.staged_s > 0]
+        deferred = [j.deferred_s for j in jobs if j.deferred_s > 0]
+        misses = sum(
+            1
+            for j in finished
+            if j.spec.deadline_s is not None
+            and (j.finished_at or 0.0) - j.spec.submit_time > j.spec.deadline_s + 1e-6
+        )
         ratios = [
             self.received[t] / self.entitled[t] for t in self.entitled if self.entitled[t] > 0
         ]
@@ -195,6 +235,20 @@ class Collector:
             queue_series=tuple(zip(self.samples_t, self.samples_pending, strict=True)),
             jct_s=tuple(float(x) for x in jct),
             wait_s=tuple(float(x) for x in wait),
+            energy_kwh=total.energy_kwh,
+            carbon_kg=total.carbon_kg if priced else None,
+            cost=total.cost if priced else None,
+            currency=account.energy.currency if account is not None and priced else "",
+            green_share=total.green_kwh / total.energy_kwh if priced and total.energy_kwh else None,
+            sites=tuple(sites),
+            staged_jobs=len(staged),
+            avg_staging_s=float(np.mean(staged)) if staged else 0.0,
+            moved_gb=moved_gb,
+            deferred_jobs=len(deferred),
+            avg_deferral_s=float(np.mean(deferred)) if deferred else 0.0,
+            deadline_misses=misses,
+            lost_device_h=sum(j.lost_device_s for j in jobs) / 3600.0,
+            quota_reclaims=quota_reclaims,
         )
 
 

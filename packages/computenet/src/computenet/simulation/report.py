@@ -25,6 +25,7 @@ __all__ = [
     "FGD_OPENB_ALLOCATION",
     "PACKING_COLUMNS",
     "SUMMARY_COLUMNS",
+    "TRADEOFF_COLUMNS",
     "packing_table_rows",
     "summary_table_rows",
     "write_report",
@@ -54,7 +55,23 @@ SUMMARY_COLUMNS: list[str] = [
     "Jain",
     "Preemptions",
     "Jobs finished/total",
+    "Energy (MWh)",
+    "Carbon (t CO2)",
+    "Cost (k)",
+    "Green share",
     "Wall (s)",
+]
+
+TRADEOFF_COLUMNS: list[str] = [
+    "Weight",
+    "Policy",
+    "Avg JCT (h)",
+    "Avg wait (h)",
+    "Energy (MWh)",
+    "Carbon (t CO2)",
+    "Cost (k)",
+    "Green share",
+    "Deferred jobs",
 ]
 
 PACKING_COLUMNS: list[str] = [
@@ -114,7 +131,37 @@ def summary_table_rows(results: Sequence[PolicyResult]) -> list[list[str]]:
                 _fmt(s["jain_fairness"], digits=3),
                 f"{s['preemptions']:,}",
                 f"{s['jobs_finished']:,}/{s['jobs_total']:,}",
+                *_energy_cells(s),
                 _fmt(s["wall_s"]),
+            ]
+        )
+    return rows
+
+
+def _energy_cells(s: dict[str, Any]) -> list[str]:
+    """Energy in MWh, carbon in tonnes, cost in thousands, green share in percent."""
+    return [
+        _fmt(s["energy_kwh"], 1000.0),
+        _fmt(s["carbon_kg"], 1000.0),
+        _fmt(s["cost"], 1000.0),
+        _pct(s["green_share"]),
+    ]
+
+
+def tradeoff_table_rows(
+    weight: str, points: Sequence[tuple[float, PolicyResult]]
+) -> list[list[str]]:
+    rows = []
+    for value, r in points:
+        s = r.summary()
+        rows.append(
+            [
+                f"{weight} = {value:g}",
+                r.policy,
+                _fmt(s["avg_jct_s"], HOUR),
+                _fmt(s["avg_wait_s"], HOUR),
+                *_energy_cells(s),
+                f"{s['deferred_jobs']:,}",
             ]
         )
     return rows
@@ -149,9 +196,28 @@ def _tenant_rows(results: Sequence[PolicyResult]) -> list[list[str]]:
             _pct(t.received),
             f"{t.jobs:,}",
             _fmt(t.avg_jct_s, HOUR),
+            _fmt(t.energy_kwh, 1000.0),
+            _fmt(t.carbon_kg, 1000.0),
+            _fmt(t.cost, 1000.0),
         ]
         for r in results
         for t in r.tenants
+    ]
+
+
+def _site_rows(results: Sequence[PolicyResult]) -> list[list[str]]:
+    return [
+        [
+            r.policy,
+            u.site,
+            _fmt(u.device_hours, digits=0),
+            _fmt(u.energy_kwh, 1000.0),
+            _fmt(u.carbon_kg, 1000.0),
+            _fmt(u.cost, 1000.0),
+            _pct(u.green_share),
+        ]
+        for r in results
+        for u in r.sites
     ]
 
 
@@ -360,6 +426,64 @@ def _plot_fairness(path: Path, results: Sequence[PolicyResult]) -> bool:
     return True
 
 
+def _plot_energy(path: Path, results: Sequence[PolicyResult]) -> bool:
+    """Energy, carbon and cost per policy, one panel each (their units differ)."""
+    panels = [
+        ("energy (MWh)", [r.energy_kwh / 1000.0 for r in results]),
+        ("carbon (t CO2)", [(_finite(r.carbon_kg) or 0.0) / 1000.0 for r in results]),
+        ("electricity cost (thousands)", [(_finite(r.cost) or 0.0) / 1000.0 for r in results]),
+        ("green share (%)", [100 * (_finite(r.green_share) or 0.0) for r in results]),
+    ]
+    panels = [(label, values) for label, values in panels if any(v > 0 for v in values)]
+    if not results or not panels:
+        return False
+    fig = _new_figure(max(7.0, 1.0 * len(results) + 4), 3.0 * len(panels))
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)
+    names = [_ascii(r.policy) for r in results]
+    for (label, values), row in zip(panels, axes, strict=True):
+        ax: Axes = row[0]
+        ax.bar(range(len(values)), values, color="tab:green" if "green" in label else None)
+        ax.set_ylabel(_ascii(label))
+        ax.grid(axis="y", alpha=0.3)
+    bottom: Axes = axes[-1][0]
+    bottom.set_xticks(range(len(names)), names)
+    bottom.tick_params(axis="x", labelrotation=30)
+    axes[0][0].set_title("Energy, carbon and cost per policy")
+    _save(fig, path)
+    return True
+
+
+def _plot_tradeoff(path: Path, weight: str, points: Sequence[tuple[float, PolicyResult]]) -> bool:
+    """Carbon against average JCT as one weight rises: the trade-off curve."""
+    pts = [
+        (v, r.avg_jct_s / HOUR, (_finite(r.carbon_kg) or 0.0) / 1000.0, r.green_share)
+        for v, r in points
+        if _finite(r.carbon_kg) is not None
+    ]
+    if len(pts) < 2:
+        return False
+    fig = _new_figure(7.5, 4.6)
+    ax = fig.add_subplot()
+    xs = [p[1] for p in pts]
+    ys = [p[2] for p in pts]
+    ax.plot(xs, ys, marker="o", color="tab:green")
+    for v, x, y, green in pts:
+        share = f", {100 * green:.0f}% green" if green is not None else ""
+        ax.annotate(
+            _ascii(f"{weight}={v:g}{share}"),
+            (x, y),
+            textcoords="offset points",
+            xytext=(6, 4),
+            fontsize="small",
+        )
+    ax.set_xlabel("average job completion time (h)")
+    ax.set_ylabel("carbon (t CO2)")
+    ax.set_title(_ascii(f"Carbon vs JCT as the {weight} weight rises"))
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    return True
+
+
 def _plot_packing(path: Path, packing: Sequence[PackingResult]) -> bool:
     curves = [(p.policy, _clean_series(p.curve, 1.0)) for p in packing]
     curves = [(p, s) for p, s in curves if s[0]]
@@ -451,6 +575,16 @@ _FIGURES: tuple[tuple[str, str, str], ...] = (
         "Packing / 装箱实验",
         f"allocated vs requested share of capacity; dotted line: {FGD_LABEL}",
     ),
+    (
+        "energy.png",
+        "Energy, carbon, cost / 能耗、碳排放与电费",
+        "facility energy, carbon, electricity cost and green share per policy",
+    ),
+    (
+        "tradeoff.png",
+        "Trade-off / 权衡曲线",
+        "carbon against average JCT as one profile weight rises",
+    ),
 )
 
 
@@ -463,6 +597,7 @@ def _html(
     packing: Sequence[PackingResult],
     notes: Sequence[str],
     images: Sequence[str],
+    tradeoff: tuple[str, Sequence[tuple[float, PolicyResult]]] | None = None,
 ) -> str:
     parts: list[str] = [
         "<!DOCTYPE html>",
@@ -494,10 +629,40 @@ def _html(
         parts.append("<h2>Tenants / 租户</h2>")
         parts.append(
             _table(
-                ["Policy", "Tenant", "Entitlement", "Received", "Jobs", "Avg JCT (h)"],
+                [
+                    "Policy",
+                    "Tenant",
+                    "Entitlement",
+                    "Received",
+                    "Jobs",
+                    "Avg JCT (h)",
+                    "Energy (MWh)",
+                    "Carbon (t)",
+                    "Cost (k)",
+                ],
                 tenant_rows,
             )
         )
+    site_rows = _site_rows(results)
+    if site_rows:
+        parts.append("<h2>Sites / 算力中心</h2>")
+        parts.append(
+            _table(
+                [
+                    "Policy",
+                    "Site",
+                    "Device-hours",
+                    "Energy (MWh)",
+                    "Carbon (t)",
+                    "Cost (k)",
+                    "Green share",
+                ],
+                site_rows,
+            )
+        )
+    if tradeoff is not None:
+        parts.append("<h2>Trade-off / 权衡曲线</h2>")
+        parts.append(_table(TRADEOFF_COLUMNS, tradeoff_table_rows(*tradeoff)))
     if packing:
         parts.append("<h2>Packing / 装箱实验</h2>")
         parts.append(_table(PACKING_COLUMNS, packing_table_rows(packing)))
@@ -532,6 +697,7 @@ def write_report(
     network: str,
     packing: Sequence[PackingResult] = (),
     notes: Sequence[str] = (),
+    tradeoff: tuple[str, Sequence[tuple[float, PolicyResult]]] | None = None,
 ) -> Path:
     """Write the plots and `index.html` into `out_dir` (created if missing); return the
     index path. A plot whose data is empty is not drawn, not linked, and any file of its
@@ -545,6 +711,8 @@ def write_report(
         ("utilization.png", lambda p: _plot_utilization(p, results)),
         ("fairness.png", lambda p: _plot_fairness(p, results)),
         ("packing.png", lambda p: _plot_packing(p, packing)),
+        ("energy.png", lambda p: _plot_energy(p, results)),
+        ("tradeoff.png", lambda p: tradeoff is not None and _plot_tradeoff(p, *tradeoff)),
     ]
     images: list[str] = []
     for name, draw in plots:
@@ -563,6 +731,7 @@ def write_report(
             packing=packing,
             notes=notes,
             images=images,
+            tradeoff=tradeoff,
         ),
         encoding="utf-8",
     )

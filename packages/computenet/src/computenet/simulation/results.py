@@ -12,6 +12,19 @@ class TenantUsage:
     received: float  # share of accelerator-seconds actually used (0..1)
     jobs: int
     avg_jct_s: float
+    energy_kwh: float = 0.0
+    carbon_kg: float | None = None
+    cost: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteUsage:
+    site: str
+    device_hours: float
+    energy_kwh: float
+    carbon_kg: float | None
+    cost: float | None
+    green_share: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +56,21 @@ class PolicyResult:
     queue_series: tuple[tuple[float, int], ...] = ()
     jct_s: tuple[float, ...] = ()  # per finished job, for distribution plots
     wait_s: tuple[float, ...] = ()
+    # energy: facility kWh of all runs; carbon, cost and green share None without data
+    energy_kwh: float = 0.0
+    carbon_kg: float | None = None
+    cost: float | None = None
+    currency: str = ""
+    green_share: float | None = None  # share of the energy from zero-carbon supply
+    sites: tuple[SiteUsage, ...] = ()
+    staged_jobs: int = 0  # jobs whose data was staged to another site
+    avg_staging_s: float = 0.0  # over staged jobs
+    moved_gb: float = 0.0
+    deferred_jobs: int = 0  # deferrable jobs held for a better hour
+    avg_deferral_s: float = 0.0  # over deferred jobs, as planned
+    deadline_misses: int = 0  # jobs with a deadline that finished after it
+    lost_device_h: float = 0.0  # work thrown away by preemptions
+    quota_reclaims: int = 0  # preemptions that gave lent quota back
 
     def summary(self) -> dict[str, Any]:
         """The figures `computenet simulate --json` prints for a policy."""
@@ -62,14 +90,40 @@ class PolicyResult:
             "jobs_total": self.jobs_total,
             "jobs_finished": self.jobs_finished,
             "wall_s": self.wall_s,
+            "energy_kwh": self.energy_kwh,
+            "carbon_kg": self.carbon_kg,
+            "cost": self.cost,
+            "currency": self.currency,
+            "green_share": self.green_share,
+            "staged_jobs": self.staged_jobs,
+            "avg_staging_s": self.avg_staging_s,
+            "moved_gb": self.moved_gb,
+            "deferred_jobs": self.deferred_jobs,
+            "avg_deferral_s": self.avg_deferral_s,
+            "deadline_misses": self.deadline_misses,
+            "lost_device_h": self.lost_device_h,
+            "quota_reclaims": self.quota_reclaims,
             "tenants": {
                 t.tenant: {
                     "entitlement": t.entitlement,
                     "received": t.received,
                     "jobs": t.jobs,
                     "avg_jct_s": t.avg_jct_s,
+                    "energy_kwh": t.energy_kwh,
+                    "carbon_kg": t.carbon_kg,
+                    "cost": t.cost,
                 }
                 for t in self.tenants
+            },
+            "sites": {
+                u.site: {
+                    "device_hours": u.device_hours,
+                    "energy_kwh": u.energy_kwh,
+                    "carbon_kg": u.carbon_kg,
+                    "cost": u.cost,
+                    "green_share": u.green_share,
+                }
+                for u in self.sites
             },
         }
 

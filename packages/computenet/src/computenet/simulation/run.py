@@ -28,6 +28,7 @@ class Comparison:
     scenario: Scenario
     results: list[PolicyResult] = field(default_factory=list)
     packing: list[PackingResult] = field(default_factory=list)
+    tradeoff: list[PolicyResult] = field(default_factory=list)  # one per swept value
 
     @property
     def title(self) -> str:
@@ -54,6 +55,16 @@ class Comparison:
         else:
             out["experiment"] = "simulation"
             out["policies"] = {r.policy: r.summary() for r in self.results}
+        if s.tradeoff is not None and self.tradeoff:
+            out["tradeoff"] = {
+                "base": s.tradeoff.base,
+                "profile": s.tradeoff.profile,
+                "weight": s.tradeoff.weight,
+                "points": [
+                    {"value": v, "policy": r.policy, **_point(r)}
+                    for v, r in zip(s.tradeoff.values, self.tradeoff, strict=True)
+                ],
+            }
         plain: dict[str, Any] = json.loads(json.dumps(out))  # plain types only
         return plain
 
@@ -75,7 +86,10 @@ class Comparison:
         s = self.scenario
         notes = []
         if s.network.illustrative:
-            notes.append(f"The network '{s.network.name}' is illustrative, not a real inventory.")
+            notes.append(
+                f"The network '{s.network.name}' is illustrative, not a real inventory "
+                "(energy mix and prices included, where it has them)."
+            )
         if any(j.labels.get("synthetic") == "true" for j in s.jobs[:1]):
             notes.append("The workload is synthetic (generated), not a real trace.")
         return write_report(
@@ -86,7 +100,16 @@ class Comparison:
             network=f"{s.network.name}: {s.network.accelerators:,} accelerators in {len(s.network.sites)} sites",
             packing=self.packing,
             notes=notes,
+            tradeoff=None
+            if s.tradeoff is None or not self.tradeoff
+            else (s.tradeoff.weight, list(zip(s.tradeoff.values, self.tradeoff, strict=True))),
         )
+
+
+def _point(r: PolicyResult) -> dict[str, Any]:
+    s = r.summary()
+    keys = ("avg_jct_s", "avg_wait_s", "energy_kwh", "carbon_kg", "cost", "green_share")
+    return {k: s[k] for k in (*keys, "deferred_jobs", "deadline_misses", "wall_s")}
 
 
 def run_comparison(
@@ -111,7 +134,7 @@ def run_comparison(
                     pack(
                         scenario.network,
                         scenario.catalog,
-                        make_policy(name),
+                        make_policy(name, scenario.profiles),
                         scenario.jobs,
                         fill_to=scenario.fill_to,
                         seed=scenario.seed,
@@ -119,18 +142,35 @@ def run_comparison(
                 )
                 bar.update(task, completed=1)
                 continue
-            task = bar.add_task(f"{name:>16}", total=len(scenario.jobs))
-            sim = Simulation(
-                scenario.network,
-                scenario.catalog,
-                make_policy(name),
-                scenario.jobs,
-                tenants=scenario.tenants,
-                sample_points=scenario.sample_points,
-            )
-
-            def advance(done: int, total: int, task_id: TaskID = task) -> None:
-                bar.update(task_id, completed=done)
-
-            comparison.results.append(sim.run(progress=advance))
+            comparison.results.append(_simulate(scenario, name, bar))
+        if scenario.tradeoff is not None and scenario.fill_to is None:
+            for value in scenario.tradeoff.values:
+                name = scenario.tradeoff.policy(value)
+                comparison.tradeoff.append(_simulate(scenario, name, bar))
     return comparison
+
+
+def policy_names(scenario: Scenario) -> list[str]:
+    """Every policy the scenario runs (the comparison's, then the trade-off sweep's)."""
+    names = list(scenario.policies)
+    if scenario.tradeoff is not None and scenario.fill_to is None:
+        names += [scenario.tradeoff.policy(v) for v in scenario.tradeoff.values]
+    return names
+
+
+def _simulate(scenario: Scenario, name: str, bar: Progress) -> PolicyResult:
+    task = bar.add_task(f"{name:>16}", total=len(scenario.jobs))
+    sim = Simulation(
+        scenario.network,
+        scenario.catalog,
+        make_policy(name, scenario.profiles),
+        scenario.jobs,
+        tenants=scenario.tenants,
+        sample_points=scenario.sample_points,
+        calendar=scenario.calendar,
+    )
+
+    def advance(done: int, total: int, task_id: TaskID = task) -> None:
+        bar.update(task_id, completed=done)
+
+    return sim.run(progress=advance)

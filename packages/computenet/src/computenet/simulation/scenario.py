@@ -7,9 +7,15 @@
       trace: philly:${SHARED_DATA}/compute/philly_jobs.csv   # or synthetic:jobs=...
       limit: 20000                 # optional: the first N jobs
       load_scale: 1.0              # optional: arrivals come this many times faster
-    tenants:                       # optional fair-share weights
-      - {name: 6214e9, weight: 2}
-    policies: [fifo, sjf+backfill, las]
+      precision: fp16              # optional assumptions: see simulation/assumptions.py
+    tenants:                       # optional fair-share weights and quotas
+      - {name: 6214e9, weight: 2, quota: {"*": 64}, borrowing_limit: {"*": 32}}
+    policies: [fifo, sjf+backfill, las, sjf+backfill+green]
+    profiles:                      # optional: policy profiles (weights) by name
+      greener: {base: green, carbon: 8}
+    tradeoff:                      # optional: sweep one weight of a profile
+      {base: sjf+backfill, profile: green, weight: carbon, values: [0, 1, 3, 10]}
+    start: 2017-09-04T10:30:41     # local time (UTC+8) of time 0; default: the trace's
     seed: 0
     fill_to: 1.3                   # optional: run the packing experiment instead
 
@@ -26,11 +32,16 @@ from typing import Any
 import yaml
 
 from computenet.data import load_catalog, load_network
+from computenet.domain.economics import Calendar
 from computenet.domain.errors import DomainError
 from computenet.domain.hardware import AcceleratorModel, Catalog
 from computenet.domain.jobs import JobSpec
 from computenet.domain.network import Network
 from computenet.domain.tenants import Tenant
+from computenet.scheduling.policies import PROFILES
+from computenet.scheduling.scoring import TERMS, Weights
+from computenet.simulation.assumptions import KEYS as ASSUMPTIONS
+from computenet.simulation.assumptions import apply_assumptions
 from computenet.simulation.traces import (
     load_workload,
     parse_trace_arg,
@@ -38,6 +49,19 @@ from computenet.simulation.traces import (
 )
 
 DEFAULT_NETWORK = "philly-like"
+
+
+@dataclass(frozen=True)
+class Tradeoff:
+    """Sweep one weight of a profile on top of a base policy (the trade-off curve)."""
+
+    base: str
+    profile: str
+    weight: str
+    values: tuple[float, ...]
+
+    def policy(self, value: float) -> str:
+        return f"{self.base}+{self.profile}:{self.weight}={value:g}"
 
 
 @dataclass
@@ -52,6 +76,9 @@ class Scenario:
     seed: int = 0
     fill_to: float | None = None
     sample_points: int = 2000
+    calendar: Calendar | None = None
+    profiles: dict[str, Weights] = field(default_factory=dict)
+    tradeoff: Tradeoff | None = None
 
 
 def expand(text: str, base: Path | None) -> str:
@@ -149,6 +176,10 @@ def scenario_from_dict(
         "workload",
         "tenants",
         "policies",
+        "profiles",
+        "tradeoff",
+        "start",
+        "utc_offset_h",
         "seed",
         "fill_to",
         "sample_points",
@@ -167,6 +198,9 @@ def scenario_from_dict(
         raise DomainError("scenario: workload.trace is required (e.g. philly:PATH or synthetic:)")
     seed = int(data.get("seed", 0))
     limit = workload.get("limit")
+    unknown = set(workload) - {"trace", "limit", "load_scale", *ASSUMPTIONS}
+    if unknown:
+        raise DomainError(f"scenario: unknown workload field(s) {sorted(unknown)}")
     jobs = build_workload(
         str(workload["trace"]),
         network,
@@ -175,12 +209,12 @@ def scenario_from_dict(
         load_scale=float(workload.get("load_scale", 1.0)),
         base=base,
     )
+    jobs = apply_assumptions(jobs, workload, network)
     policies = data.get("policies") or ["fifo", "backfill"]
     if isinstance(policies, str) or not isinstance(policies, Sequence):
         policies = [str(policies)]
-    tenants = tuple(
-        Tenant(str(t["name"]), float(t.get("weight", 1.0))) for t in data.get("tenants") or ()
-    )
+    tenants = tuple(_tenant(t) for t in data.get("tenants") or ())
+    profiles = _profiles(data.get("profiles"))
     fill_to = data.get("fill_to")
     return Scenario(
         name=str(data.get("name", name)),
@@ -193,7 +227,73 @@ def scenario_from_dict(
         seed=seed,
         fill_to=None if fill_to is None else float(fill_to),
         sample_points=int(data.get("sample_points", 2000)),
+        calendar=_calendar(data, jobs),
+        profiles=profiles,
+        tradeoff=_tradeoff(data.get("tradeoff"), profiles),
     )
+
+
+def _tenant(data: Any) -> Tenant:
+    if not isinstance(data, Mapping) or "name" not in data:
+        raise DomainError("scenario: each tenant needs a name")
+
+    def counts(key: str) -> dict[str, int]:
+        value = data.get(key) or {}
+        if not isinstance(value, Mapping):
+            raise DomainError(f"tenant {data['name']}: {key} maps accelerator keys to counts")
+        return {str(k): int(v) for k, v in value.items()}
+
+    return Tenant(
+        str(data["name"]),
+        float(data.get("weight", 1.0)),
+        quota=counts("quota"),
+        cohort=str(data.get("cohort", "network")),
+        borrowing_limit=counts("borrowing_limit"),
+        lending_limit=counts("lending_limit"),
+    )
+
+
+def _profiles(data: Any) -> dict[str, Weights]:
+    """Named profiles: `{name: {base: green, carbon: 8, shift: true, max_defer_h: 12}}`."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise DomainError("scenario: profiles map names to weights")
+    out: dict[str, Weights] = {}
+    for name, given in data.items():
+        params = dict(given or {})
+        base = str(params.pop("base", "score"))
+        known = {**PROFILES, **out}
+        if base not in known:
+            raise DomainError(f"profile {name}: unknown base {base!r}; valid: {sorted(known)}")
+        out[str(name).lower()] = known[base].with_params(params)
+    return out
+
+
+def _tradeoff(data: Any, profiles: Mapping[str, Weights]) -> Tradeoff | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise DomainError("scenario: tradeoff is {base, profile, weight, values}")
+    profile = str(data.get("profile", "green"))
+    weight = str(data.get("weight", "carbon"))
+    if profile not in {**PROFILES, **profiles}:
+        raise DomainError(f"tradeoff: unknown profile {profile!r}")
+    if weight not in TERMS:
+        raise DomainError(f"tradeoff: weight is one of {', '.join(TERMS)}")
+    values = tuple(float(v) for v in data.get("values") or ())
+    if not values:
+        raise DomainError("tradeoff: give the weight's values")
+    return Tradeoff(str(data.get("base", "fifo")), profile, weight, values)
+
+
+def _calendar(data: Mapping[str, Any], jobs: Sequence[JobSpec]) -> Calendar:
+    """Local time of time 0: `start`, else the trace's first arrival, else 1970."""
+    start = data.get("start") or (jobs[0].labels.get("start") if jobs else None)
+    offset = float(data.get("utc_offset_h", 8.0))
+    if start is None:
+        return Calendar(0.0, offset)
+    return Calendar.starting(str(start), offset)
 
 
 def build_scenario(

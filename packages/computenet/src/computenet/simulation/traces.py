@@ -19,7 +19,7 @@ import gc
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -319,6 +319,10 @@ def parse_philly(
     first = min(r[0] for r in records)
     records.sort()  # by (time, id): ids are unique, so later fields never compare
     training = JobKind.TRAINING
+    # the wall-clock time of the first arrival: scenarios map time 0 to it (energy hours)
+    labels = MappingProxyType(
+        {**_PHILLY_LABELS, "start": (origin + timedelta(seconds=first)).isoformat()}
+    )
     return [
         JobSpec(
             id=job_id,
@@ -329,7 +333,7 @@ def parse_philly(
             accelerators=gpus,
             precision=precision,
             preemptible=preemptible,
-            labels=_PHILLY_LABELS,
+            labels=labels,
         )
         for t, job_id, tenant, work, gpus in records
     ]

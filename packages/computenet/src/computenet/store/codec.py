@@ -37,6 +37,18 @@ def job_spec_to_dict(spec: JobSpec) -> dict[str, Any]:
         "estimated_s": spec.estimated_s,
         "command": spec.command,
         "labels": dict(spec.labels),
+        # placement hints: only when set, so specs stored before they existed compare equal
+        **{k: v for k, v in _hints(spec).items() if v not in (None, False, 0.0)},
+    }
+
+
+def _hints(spec: JobSpec) -> dict[str, Any]:
+    return {
+        "dataset_site": spec.dataset_site,
+        "dataset_gb": spec.dataset_gb,
+        "deferrable": spec.deferrable,
+        "deadline_s": spec.deadline_s,
+        "checkpoint_interval_s": spec.checkpoint_interval_s,
     }
 
 

@@ -62,6 +62,23 @@ def db_upgrade() -> None:
 
 
 @app.command()
+def demo() -> None:
+    """Load the demo data of every capability into the store (idempotent)."""
+    from teaplatform.service.demo import seed_all
+    from teaplatform.store.db import Store
+    from teaplatform.store.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.url)
+    store = Store(settings.url)
+    try:
+        for module, summary in seed_all(settings, store):
+            typer.echo(f"{module:<12} {summary}")
+    finally:
+        store.dispose()
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)

@@ -14,34 +14,56 @@ from collections.abc import Sequence
 
 from computenet.domain.jobs import MILLI, JobSpec
 from computenet.scheduling.cluster import ClusterState, Node, Placement, Slot
+from computenet.scheduling.framework import SchedulerView
 from computenet.scheduling.placement import host_fits, host_share, leftover_after, place_in_pool
-from computenet.scheduling.records import JobRecord
+from computenet.scheduling.records import JobRecord, PoolOption
+from computenet.scheduling.scoring import ScoreBreakdown
 
 
-class Fastest:
-    name = "fastest"
+class PlacerBase:
+    """No-op hooks for placers that neither learn the workload nor score candidates."""
+
+    name = "placer"
+    scores = False
 
     def observe(self, spec: JobSpec) -> None:
         return None
 
-    def place(self, job: JobRecord, cluster: ClusterState) -> Placement | None:
-        for opt in job.options:
+    def begin_pass(self, view: SchedulerView, now: float) -> None:
+        return None
+
+    def explain(self, job: JobRecord, pool: int, now: float) -> ScoreBreakdown | None:
+        return None
+
+
+class Fastest(PlacerBase):
+    name = "fastest"
+
+    def place(
+        self,
+        job: JobRecord,
+        cluster: ClusterState,
+        options: Sequence[PoolOption] | None = None,
+    ) -> Placement | None:
+        for opt in job.options if options is None else options:
             placement = place_in_pool(cluster, cluster.pools[opt.pool], job.spec)
             if placement is not None:
                 return placement
         return None
 
 
-class BestFit:
+class BestFit(PlacerBase):
     name = "best-fit"
 
-    def observe(self, spec: JobSpec) -> None:
-        return None
-
-    def place(self, job: JobRecord, cluster: ClusterState) -> Placement | None:
+    def place(
+        self,
+        job: JobRecord,
+        cluster: ClusterState,
+        options: Sequence[PoolOption] | None = None,
+    ) -> Placement | None:
         best: Placement | None = None
         best_key: tuple[int, float] | None = None
-        for opt in job.options:
+        for opt in job.options if options is None else options:
             placement = place_in_pool(cluster, cluster.pools[opt.pool], job.spec)
             if placement is None:
                 continue
@@ -79,7 +101,7 @@ def node_fragmentation(free: Sequence[int], cpu: int, mem: int, shape: Shape) ->
     return total - whole * MILLI
 
 
-class FragmentationGradient:
+class FragmentationGradient(PlacerBase):
     """FGD: choose the placement that raises the expected fragmentation the least."""
 
     name = "fgd"
@@ -103,18 +125,23 @@ class FragmentationGradient:
     def expected(self, free: Sequence[int], cpu: int, mem: int) -> float:
         return sum(p * node_fragmentation(free, cpu, mem, s) for s, p in self.profile())
 
-    def place(self, job: JobRecord, cluster: ClusterState) -> Placement | None:
+    def place(
+        self,
+        job: JobRecord,
+        cluster: ClusterState,
+        options: Sequence[PoolOption] | None = None,
+    ) -> Placement | None:
         spec = job.spec
         if spec.accelerators != 1:
             # gangs and CPU-only work: fragmentation of whole devices is best fit's job
-            return BestFit().place(job, cluster)
+            return BestFit().place(job, cluster, options)
         best: tuple[float, float, int, int] | None = None
         best_slot: tuple[int, Slot] | None = None
         cpu, mem = host_share(spec, 1)
         milli = spec.accelerator_milli
-        for opt in job.options:
+        for opt in job.options if options is None else options:
             pool = cluster.pools[opt.pool]
-            if pool.size == 0 or pool.free_milli < milli:
+            if pool.size == 0 or pool.free_milli < milli or not cluster.power_fits(pool, milli):
                 continue
             seen: dict[tuple[tuple[int, ...], int, int, int], float] = {}
             for node in pool.nodes:

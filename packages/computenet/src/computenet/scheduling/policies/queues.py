@@ -31,20 +31,37 @@ class Fifo(StaticOrder):
 
 
 class PriorityOrder(StaticOrder):
+    """Higher priority first. With aging, waiting `aging_s` seconds is worth one priority
+    point, so a low-priority job is never passed over for ever: comparing
+    `priority + (now - submit) / aging_s` across jobs is the same at every `now` as
+    comparing `submit - priority * aging_s`, a key that never changes."""
+
     name = "priority"
 
+    def __init__(self, aging_s: float | None = None) -> None:
+        self.aging_s = aging_s
+
     def key(self, job: JobRecord) -> tuple[float | int, ...]:
+        if self.aging_s is not None:
+            return (job.spec.submit_time - job.spec.priority * self.aging_s, job.seq)
         return (-job.spec.priority, job.spec.submit_time, job.seq)
 
 
 class ShortestJobFirst(StaticOrder):
-    """Shortest estimated remaining work first (on the reference accelerator)."""
+    """Shortest estimated remaining work first (on the reference accelerator). With
+    aging, a job with one device-hour more work ranks as if it had arrived `aging_s`
+    later, so long jobs reach the front in the end."""
 
     name = "sjf"
+
+    def __init__(self, aging_s: float | None = None) -> None:
+        self.aging_s = aging_s
 
     def key(self, job: JobRecord) -> tuple[float | int, ...]:
         est = job.spec.estimate_reference_s
         work = math.inf if est is None else est * job.remaining * max(job.devices, 0.001)
+        if self.aging_s is not None:
+            return (work * self.aging_s / 3600.0 + job.spec.submit_time, job.seq)
         return (work, job.spec.submit_time, job.seq)
 
 

@@ -1,0 +1,338 @@
+"""Placement across sites by score: speed at the job's precision, data staging, energy,
+carbon and price, time-shifting of deferrable jobs, power caps, and the "why here" record.
+
+Networks here are tiny and made up; the calendar starts at a chosen local hour so that the
+hourly profiles line up with the test's story.
+"""
+
+from typing import Any
+
+import pytest
+
+from computenet.data import load_catalog
+from computenet.domain.economics import Calendar
+from computenet.domain.errors import DomainError, UnknownNameError
+from computenet.domain.events import EventKind
+from computenet.domain.hardware import Precision
+from computenet.domain.jobs import JobKind, JobSpec, JobState, PendingReason, Work
+from computenet.domain.network import Network
+from computenet.scheduling import Scheduler, make_policy
+from computenet.scheduling.records import JobRecord
+from computenet.scheduling.scoring import Weights
+from computenet.simulation.engine import Simulation
+
+pytestmark = pytest.mark.unit
+
+CATALOG = load_catalog()
+HOUR = 3600.0
+SIX_AM = Calendar.starting("2024-05-06T06:00:00")  # time 0 is 06:00 China time
+
+
+def day_hours(day: float, night: float, lo: int = 10, hi: int = 16) -> list[float]:
+    return [day if lo <= h < hi else night for h in range(24)]
+
+
+def pool(model: str, nodes: int = 1, per_node: int = 8) -> dict[str, Any]:
+    return {
+        "name": model.lower(),
+        "accelerator": model,
+        "accelerators_per_node": per_node,
+        "nodes": nodes,
+    }
+
+
+def site(name: str, *pools: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"name": name, "pools": list(pools), **extra}
+
+
+def energy(grid: float, green: Any = 0.0, price: Any = 0.5) -> dict[str, Any]:
+    return {"grid_kg_per_kwh": grid, "green_share": green, "price_per_kwh": price}
+
+
+def network(*sites: dict[str, Any], links: tuple[dict[str, Any], ...] = ()) -> Network:
+    return Network.from_dict({"name": "test", "sites": list(sites), "links": list(links)})
+
+
+def job(job_id: str, gpus: int = 1, hours: float = 2.0, **kw: Any) -> JobSpec:
+    """Work in seconds on an A100 at the job's precision (so A100 run time = hours)."""
+    return JobSpec(
+        id=job_id,
+        tenant=kw.pop("tenant", "t"),
+        work=Work(reference_s=hours * HOUR, reference_accelerator="A100"),
+        accelerators=gpus,
+        submit_time=kw.pop("at", 0.0),
+        **kw,
+    )
+
+
+def scheduler(net: Network, policy: str, **kw: Any) -> Scheduler:
+    return Scheduler(net, CATALOG, make_policy(policy), calendar=kw.pop("calendar", SIX_AM), **kw)
+
+
+def site_of(s: Scheduler, j: JobRecord) -> str:
+    assert j.placement is not None, f"{j.id} is not placed"
+    return s.cluster.pools[j.placement.pool].site
+
+
+# ------------------------------------------------------------------ time-shifting
+
+
+def solar_site() -> Network:
+    """One site whose power is all solar 10:00-16:00 and all grid (0.8 kg/kWh) otherwise."""
+    return network(site("solar", pool("A100"), energy=energy(0.8, {"hours": day_hours(1.0, 0.0)})))
+
+
+def test_a_deferrable_job_moves_to_the_green_hour_when_allowed() -> None:
+    s = scheduler(solar_site(), "fifo+green")
+    j = s.submit(job("train", deferrable=True, deadline_s=12 * HOUR), 0.0)
+    result = s.schedule(0.0)
+    assert result.started == []
+    assert j.state is JobState.PENDING
+    assert s.pending_reason(j) is PendingReason.DEFERRED
+    assert result.wakeup_at == pytest.approx(4 * HOUR)  # 10:00, when the sun is up
+    assert s.schedule(2 * HOUR).started == []  # still held at 08:00
+    assert [x.id for x in s.schedule(4 * HOUR).started] == ["train"]
+    assert j.deferred_s == pytest.approx(4 * HOUR)
+    # the simulator agrees: finished at 12:00, six hours after submission
+    sim = Simulation(
+        solar_site(),
+        CATALOG,
+        make_policy("fifo+green"),
+        [job("train", deferrable=True, deadline_s=12 * HOUR)],
+        calendar=SIX_AM,
+    )
+    r = sim.run()
+    assert r.avg_jct_s == pytest.approx(6 * HOUR)
+    assert r.deferred_jobs == 1 and r.deadline_misses == 0
+    assert r.green_share == pytest.approx(1.0)
+    assert r.carbon_kg == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("policy", "spec"),
+    [
+        ("fifo+green", {"deferrable": False}),  # not deferrable
+        ("fifo+green", {"deferrable": True, "deadline_s": 3 * HOUR}),  # cannot wait till 10:00
+        ("fifo+fast", {"deferrable": True, "deadline_s": 12 * HOUR}),  # the profile never shifts
+        ("fifo+green:shift=0", {"deferrable": True}),
+        ("fifo+green:max_defer_h=2", {"deferrable": True}),
+        ("fifo", {"deferrable": True}),  # no profile: no time-shifting
+    ],
+)
+def test_a_deferrable_job_starts_at_once_when_not_allowed_to_wait(
+    policy: str, spec: dict[str, Any]
+) -> None:
+    s = scheduler(solar_site(), policy)
+    j = s.submit(job("train", **spec), 0.0)
+    assert [x.id for x in s.schedule(0.0).started] == ["train"]
+    assert j.deferred_s == 0.0
+
+
+def test_a_short_job_does_not_wait_hours_for_a_little_carbon() -> None:
+    """Time counts relative to the job's own length: four hours' wait is 48 times the run
+    of a five-minute job, worth far more than its carbon."""
+    s = scheduler(solar_site(), "fifo+green")
+    s.submit(job("short", hours=5 / 60, deferrable=True, deadline_s=12 * HOUR), 0.0)
+    assert [x.id for x in s.schedule(0.0).started] == ["short"]
+
+
+def test_a_held_job_does_not_block_a_strict_queue_and_is_due_without_a_full_pass() -> None:
+    s = scheduler(solar_site(), "fifo+green")
+    s.submit(job("held", deferrable=True, deadline_s=12 * HOUR), 0.0)
+    s.schedule(0.0)
+    s.submit(job("next", at=1.0), 1.0)
+    assert [x.id for x in s.schedule(1.0).started] == ["next"]  # passes the held one
+    # at 10:00 the held job starts though nothing was released since (an incremental pass)
+    assert [x.id for x in s.schedule(4 * HOUR).started] == ["held"]
+
+
+# ------------------------------------------------------------------ precision
+
+
+def test_fp64_work_never_lands_on_fp64_poor_chips_whatever_the_profile() -> None:
+    """The green, cheap site has only H800s (FP64 cut to ~1 TFLOPS); FP64 work waits for
+    the dirty site's A100s rather than go there."""
+    net = network(
+        site("green", pool("H800"), energy=energy(0.1, 1.0, 0.1)),
+        site("dirty", pool("A100", per_node=2), energy=energy(0.9, 0.0, 1.5)),
+    )
+    for policy in ("fifo+green", "fifo+cheap", "fifo+fast", "fifo", "fifo+best-fit"):
+        s = scheduler(net, policy)
+        train = s.submit(job("train", precision=Precision.FP16), 0.0)
+        hpc = [
+            s.submit(job(f"hpc{i}", kind=JobKind.HPC, precision=Precision.FP64, at=0.0), 0.0)
+            for i in range(4)
+        ]
+        s.schedule(0.0)
+        running = [h for h in hpc if h.state is JobState.RUNNING]
+        # the two A100s (best-fit packs the fp16 job onto one of them)
+        assert len(running) == (1 if policy == "fifo+best-fit" else 2), policy
+        assert {site_of(s, h) for h in running} == {"dirty"}
+        assert all(h.reason is PendingReason.WAITING_FOR_RESOURCES for h in hpc if h not in running)
+        if policy in ("fifo+green", "fifo+cheap"):
+            assert site_of(s, train) == "green"
+
+
+# ------------------------------------------------------------------ site choice
+
+
+def test_the_profile_weights_decide_between_a_fast_dirty_and_a_slow_green_site() -> None:
+    """H100 runs fp16 work 3.2x faster than an A100, but at a coal-heavy site; the A100
+    site is green. `fast` takes speed, `green` the carbon, `score:carbon=...` in between."""
+    net = network(
+        site("coal", pool("H100"), energy=energy(0.9, 0.0, 0.6)),
+        site("hydro", pool("A100"), energy=energy(0.9, 0.95, 0.6)),
+    )
+    picks = {}
+    for policy in ("fifo+fast", "fifo+green", "fifo+score:carbon=0.1", "fifo"):
+        s = scheduler(net, policy)
+        j = s.submit(job("j", precision=Precision.FP16), 0.0)
+        s.schedule(0.0)
+        picks[policy] = site_of(s, j)
+    assert picks == {
+        "fifo+fast": "coal",
+        "fifo+green": "hydro",
+        "fifo+score:carbon=0.1": "coal",  # too little weight to pay a 3.2x slowdown
+        "fifo": "coal",  # the fastest placer
+    }
+
+
+def test_every_placement_records_why_here() -> None:
+    net = network(
+        site("coal", pool("H100"), energy=energy(0.9, 0.0, 0.6)),
+        site("hydro", pool("A100"), energy=energy(0.9, 0.95, 0.6)),
+    )
+    s = scheduler(net, "fifo+green", record_events=True)
+    j = s.submit(job("j", precision=Precision.FP16), 0.0)
+    s.schedule(0.0)
+    why = j.why
+    assert why is not None
+    assert (why.site, why.accelerator, why.profile) == ("hydro", "A100", "green")
+    assert why.runtime_s == pytest.approx(2 * HOUR)
+    assert why.energy_kwh == pytest.approx(0.4 * 1.3 * 2)  # 400 W x PUE 1.3 x 2 h
+    assert why.carbon_kg == pytest.approx(why.energy_kwh * 0.05 * 0.9)
+    assert set(why.terms) == {"time", "energy", "carbon", "cost"}
+    assert why.score == pytest.approx(sum(why.terms.values()))
+    assert why.alternatives[0][0] == "coal/h100" and why.alternatives[0][1] > why.score
+    data = why.to_dict()
+    assert data["site"] == "hydro" and data["alternatives"][0]["where"] == "coal/h100"
+    started = [e for e in s.events or [] if e.kind is EventKind.STARTED]
+    assert "score" in started[0].detail and "next best coal/h100" in started[0].detail
+    # the service records events: its default placer explains itself too
+    s2 = scheduler(net, "backfill", record_events=True)
+    j2 = s2.submit(job("j", precision=Precision.FP16), 0.0)
+    s2.schedule(0.0)
+    assert j2.why is not None and j2.why.site == "coal" and j2.why.profile == "fastest"
+
+
+# ------------------------------------------------------------------ data locality
+
+
+def data_network(bandwidth_gbps: float = 10.0) -> Network:
+    return network(
+        site("home", pool("A100")),
+        site("far", pool("H100")),
+        links=({"a": "home", "b": "far", "bandwidth_gbps": bandwidth_gbps, "latency_ms": 10},),
+    )
+
+
+def test_staging_time_is_charged_and_the_staging_state_is_visible() -> None:
+    spec = job("j", dataset_site="home", dataset_gb=100.0, accelerator_types=frozenset({"H100"}))
+    s = scheduler(data_network(), "fifo", stage_data=True)
+    j = s.submit(spec, 0.0)
+    s.schedule(0.0)
+    assert j.state is JobState.STAGING and site_of(s, j) == "far"
+    assert j.expected_end == pytest.approx(80.01 + 2 * HOUR * 312 / 989.5)
+    assert s.links.active == [1]
+    s.staged("j", 80.01)
+    assert j.state is JobState.RUNNING and j.staged_s == pytest.approx(80.01)
+    assert s.links.active == [0]
+    # in the simulator: 100 GB over 10 Gbit/s is 80 s, plus 10 ms latency, before the run
+    run = Simulation(data_network(), CATALOG, make_policy("fifo"), [spec]).run()
+    assert run.staged_jobs == 1
+    assert run.avg_staging_s == pytest.approx(80.01)
+    assert run.avg_jct_s == pytest.approx(80.01 + 2 * HOUR * 312 / 989.5)
+    assert run.moved_gb == pytest.approx(100.0)
+
+
+def test_concurrent_transfers_share_the_link() -> None:
+    specs = [
+        job(f"j{i}", dataset_site="home", dataset_gb=100.0, accelerator_types=frozenset({"H100"}))
+        for i in range(2)
+    ]
+    run = Simulation(data_network(), CATALOG, make_policy("fifo"), specs).run()
+    assert run.staged_jobs == 2
+    assert run.avg_staging_s == pytest.approx(160.01)  # each at 5 Gbit/s
+
+
+def test_local_data_wins_when_staging_outweighs_the_faster_chip() -> None:
+    """On a 1 Gbit/s link, 1 TB takes 8,000 s: the 2 h job is done sooner at home on the
+    A100 than on the far H100. A small dataset makes the H100 worth it."""
+    for gb, fast_site in ((1000.0, "home"), (1.0, "far")):
+        s = scheduler(data_network(bandwidth_gbps=1.0), "fifo+fast")
+        j = s.submit(job("j", precision=Precision.FP16, dataset_site="home", dataset_gb=gb), 0.0)
+        s.schedule(0.0)
+        assert site_of(s, j) == fast_site, gb
+    s = scheduler(data_network(bandwidth_gbps=1.0), "fifo")  # the fastest chip regardless
+    j = s.submit(job("j", precision=Precision.FP16, dataset_site="home", dataset_gb=1000.0), 0.0)
+    s.schedule(0.0)
+    assert site_of(s, j) == "far"
+
+
+def test_data_that_cannot_reach_a_site_keeps_the_job_off_it() -> None:
+    net = network(site("home", pool("A100")), site("island", pool("H100")))  # no link
+    s = scheduler(net, "fifo")
+    j = s.submit(
+        job("j", dataset_site="home", dataset_gb=10.0, accelerator_types=frozenset({"H100"})), 0.0
+    )
+    assert s.pending_reason(j) is PendingReason.NO_MATCHING_ACCELERATOR
+
+
+# ------------------------------------------------------------------ power caps
+
+
+def test_a_site_at_its_power_cap_takes_no_more_work() -> None:
+    """8 A100s at 400 W and PUE 1.25 draw 4 kW; the 5 kW cap leaves room for two more."""
+    net = network(site("s", pool("A100", nodes=2), pue=1.25, power_cap_kw=5.0))
+    s = scheduler(net, "fifo")
+    big = s.submit(job("big", gpus=8), 0.0)
+    small = [s.submit(job(f"small{i}", gpus=1), 0.0) for i in range(3)]
+    s.schedule(0.0)
+    assert big.state is JobState.RUNNING
+    assert [j.state for j in small] == [JobState.RUNNING, JobState.RUNNING, JobState.PENDING]
+    assert s.cluster.free_milli == 6 * 1000  # devices are free, power is not
+    s.cluster.check_invariants()
+    s.finish("big", 10.0)
+    s.schedule(10.0)
+    assert small[2].state is JobState.RUNNING
+    s.cluster.check_invariants()
+    too_big = s.submit(job("too-big", gpus=16), 10.0)
+    assert s.pending_reason(too_big) is PendingReason.EXCEEDS_CAPACITY
+
+
+# ------------------------------------------------------------------ the registry
+
+
+def test_profiles_are_plugins_with_inline_weights() -> None:
+    p = make_policy("sjf+backfill+green:carbon=8,max_defer_h=6")
+    assert p.name == "sjf+backfill+green:carbon=8,max_defer_h=6"
+    assert p.backfill and p.placer.scores
+    weights = getattr(p.placer, "weights")
+    assert weights == Weights(carbon=8.0, shift=True, max_defer_s=6 * HOUR)
+    assert p.shifter is not None
+    assert make_policy("fast").shifter is None
+    assert not make_policy("fifo").placer.scores
+    custom = make_policy("drf+mine", {"mine": Weights(cost=2.0)})
+    assert getattr(custom.placer, "weights").cost == 2.0
+    with pytest.raises(UnknownNameError) as info:
+        make_policy("fifo+greener")
+    assert "green" in info.value.valid and "fast" in info.value.valid
+    for bad in (
+        "fifo+green:colour=blue",
+        "fifo+green:carbon=x",
+        "fifo:x=1",
+        "green+fast",
+        "fifo+green:carbon",
+    ):
+        with pytest.raises(DomainError):
+            make_policy(bad)

@@ -1,0 +1,116 @@
+"""The whole-ledger audit from the store: `verify.audit` fed by streaming queries.
+
+Fast by default: one pass re-hashes every event's bytes, checks every lot's chain and every
+day's Merkle root and checkpoint signature; Ed25519 per event only where no signed checkpoint
+covers it. ``signatures=True`` verifies every event's signature as well, spread over `workers`
+processes (Ed25519 verification is ~50-140 µs per event in one core).
+"""
+
+import itertools
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from teaplatform.trace.service import checkpoint_of, keyring
+from teaplatform.trace.signing import KeyInfo
+from teaplatform.trace.tables import TraceCheckpoint, TraceEvent, TraceLot
+from teaplatform.trace.verify import (
+    AuditReport,
+    Finding,
+    StoredEvent,
+    StoredLink,
+    audit,
+    verify_event,
+)
+
+_BATCH = 20_000
+_cursors = itertools.count()
+
+
+def _raw_rows(session: Session, sql: str) -> Iterator[tuple[Any, ...]]:
+    """Rows of `sql` straight from the driver, `_BATCH` at a time: a million rows through
+    SQLAlchemy's result machinery cost more than the hashing they feed. PostgreSQL streams
+    them from a server-side cursor instead of loading the whole ledger into memory."""
+    connection = session.connection()
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    postgres = connection.dialect.name == "postgresql"
+    cursor = driver.cursor(name=f"trace_audit_{next(_cursors)}") if postgres else driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(_BATCH):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+def _load_events(session: Session, first: int, last: int) -> list[StoredEvent]:
+    rows = session.execute(
+        select(
+            TraceEvent.seq,
+            TraceEvent.event_id,
+            TraceEvent.org_id,
+            TraceEvent.key_id,
+            TraceEvent.body,
+            TraceEvent.digest,
+            TraceEvent.signature,
+            TraceEvent.ledger_day,
+        )
+        .where(TraceEvent.seq.between(first, last))
+        .order_by(TraceEvent.seq)
+    )
+    return [StoredEvent(*row) for row in rows]
+
+
+def _verify_chunk(events: Sequence[StoredEvent], keys: dict[str, KeyInfo]) -> list[Finding]:
+    return [f for event in events for f in verify_event(event, keys)[0]]
+
+
+def audit_ledger(session: Session, *, signatures: bool = False, workers: int = 2) -> AuditReport:
+    """Audit every event, chain and day of the ledger in `session`'s database."""
+    keys = keyring(session)
+    checkpoints = [
+        checkpoint_of(row)
+        for row in session.scalars(select(TraceCheckpoint).order_by(TraceCheckpoint.day))
+    ]
+    heads = {
+        lot: (seq, digest)
+        for lot, seq, digest in session.execute(
+            select(TraceLot.lot, TraceLot.head_seq, TraceLot.head_digest)
+        )
+    }
+    events = _raw_rows(session, "SELECT seq, body, digest FROM trace_events ORDER BY seq")
+    links = map(
+        StoredLink._make,
+        _raw_rows(
+            session, "SELECT lot, seq, event_seq, prev FROM trace_links ORDER BY event_seq, lot"
+        ),
+    )
+    with (
+        ProcessPoolExecutor(max_workers=workers)
+        if signatures and workers > 1
+        else nullcontext() as pool
+    ):
+
+        def verify_all(batch: Sequence[StoredEvent]) -> list[Finding]:
+            if pool is None:
+                return _verify_chunk(batch, keys)
+            size = -(-len(batch) // workers)
+            chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
+            return [
+                f for found in pool.map(_verify_chunk, chunks, [keys] * len(chunks)) for f in found
+            ]
+
+        return audit(
+            events,
+            links,
+            heads,
+            checkpoints,
+            keys,
+            load_events=lambda first, last: _load_events(session, first, last),
+            signatures=verify_all if signatures else None,
+        )

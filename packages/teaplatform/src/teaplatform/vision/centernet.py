@@ -1,0 +1,120 @@
+"""Centre-point detection (CenterNet/TTFNet style) as pure numpy: targets, decoding, NMS.
+
+The network predicts, on a grid of stride `s`, one heatmap per class (the chance that an
+object's centre falls in the cell) and four regression maps: the centre's sub-cell offset
+(dx, dy) and the box's log size (log w/s, log h/s). Targets put an elliptical Gaussian on
+each centre, whose spread follows the box (TTFNet, alpha 0.54), so long thin shoots get
+long thin peaks.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float32]
+GAUSSIAN_ALPHA = 0.54
+MIN_SIGMA = 0.5  # cells
+
+
+@dataclass(frozen=True)
+class Targets:
+    heatmap: FloatArray  # (C, H, W)
+    regression: FloatArray  # (4, H, W): dx, dy, log w, log h
+    mask: FloatArray  # (H, W): 1 where the regression is supervised
+
+
+@dataclass(frozen=True)
+class Detections:
+    boxes: FloatArray  # (N, 4) x1, y1, x2, y2
+    scores: FloatArray  # (N,)
+    labels: NDArray[np.int64]  # (N,)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def take(self, index: NDArray[np.int64]) -> "Detections":
+        return Detections(self.boxes[index], self.scores[index], self.labels[index])
+
+
+def encode(
+    boxes: FloatArray, labels: NDArray[np.int64], num_classes: int, size: int, stride: int
+) -> Targets:
+    """Targets for one `size` x `size` input holding `boxes` (pixels) of class `labels`."""
+    grid = size // stride
+    heat = np.zeros((num_classes, grid, grid), np.float32)
+    reg = np.zeros((4, grid, grid), np.float32)
+    mask = np.zeros((grid, grid), np.float32)
+    ys, xs = np.mgrid[0:grid, 0:grid].astype(np.float32)
+    # large boxes first, so a small object sharing a centre cell keeps its regression
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    for i in np.argsort(-areas, kind="stable"):
+        x1, y1, x2, y2 = boxes[i] / stride
+        w, h = max(x2 - x1, 1e-3), max(y2 - y1, 1e-3)
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        ix, iy = min(int(cx), grid - 1), min(int(cy), grid - 1)
+        sx = max(GAUSSIAN_ALPHA * w / 6, MIN_SIGMA)
+        sy = max(GAUSSIAN_ALPHA * h / 6, MIN_SIGMA)
+        g = np.exp(-((xs - ix) ** 2) / (2 * sx**2) - ((ys - iy) ** 2) / (2 * sy**2))
+        np.maximum(heat[labels[i]], g, out=heat[labels[i]])
+        heat[labels[i], iy, ix] = 1.0
+        reg[:, iy, ix] = (cx - ix, cy - iy, np.log(w), np.log(h))
+        mask[iy, ix] = 1.0
+    return Targets(heat, reg, mask)
+
+
+def box_iou(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Pairwise IoU of (N, 4) and (M, 4) boxes: (N, M)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod((rb - lt).clip(0), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    out: FloatArray = (inter / np.maximum(union, 1e-9)).astype(np.float32)
+    return out
+
+
+def nms(dets: Detections, iou_threshold: float) -> Detections:
+    """Greedy per-class non-maximum suppression; the result is sorted by score."""
+    order = np.argsort(-dets.scores, kind="stable")
+    dets = dets.take(order)
+    keep = np.ones(len(dets), bool)
+    for c in np.unique(dets.labels):
+        idx = np.flatnonzero(dets.labels == c)
+        iou = box_iou(dets.boxes[idx], dets.boxes[idx])
+        for j in range(len(idx)):
+            if keep[idx[j]]:
+                later = idx[j + 1 :][iou[j, j + 1 :] > iou_threshold]
+                keep[later] = False
+    return dets.take(np.flatnonzero(keep))
+
+
+def decode(
+    peaks: FloatArray,
+    regression: FloatArray,
+    *,
+    stride: int,
+    score_threshold: float,
+    max_detections: int,
+    nms_iou: float,
+) -> Detections:
+    """Boxes (network-input pixels) from one image's peak map (C, H, W) and regression (4, H, W).
+
+    `peaks` holds the heatmap where it is a 3x3 local maximum and 0 elsewhere (the network's
+    exported graph does that step), so only candidate centres can pass the threshold.
+    """
+    flat = peaks.reshape(-1)
+    candidates = np.flatnonzero(flat >= score_threshold)
+    if len(candidates) > max_detections:
+        top = np.argpartition(-flat[candidates], max_detections - 1)[:max_detections]
+        candidates = candidates[top]
+    _, h, w = peaks.shape
+    labels, rest = np.divmod(candidates, h * w)
+    ys, xs = np.divmod(rest, w)
+    dx, dy, lw, lh = regression[:, ys, xs]
+    cx, cy = (xs + dx) * stride, (ys + dy) * stride
+    bw, bh = np.exp(np.clip(lw, -6, 6)) * stride, np.exp(np.clip(lh, -6, 6)) * stride
+    boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+    dets = Detections(boxes.astype(np.float32), flat[candidates].astype(np.float32), labels)
+    return nms(dets, nms_iou)

@@ -1,0 +1,97 @@
+"""Training configurations: one pydantic model per model kind, read from YAML.
+
+The config is the whole description of a training run: data, split, architecture,
+augmentation, optimiser, seed. A checkpoint and a model card carry it verbatim, so a run can
+be repeated from its card alone.
+"""
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+Kind = Literal["detector", "classifier"]
+KINDS: tuple[Kind, ...] = ("detector", "classifier")
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[int, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DetectorConfig(_Strict):
+    kind: Literal["detector"] = "detector"
+    data: str = "tea/shoots/train"  # relative to SHARED_DATA, or absolute
+    # the authors name the four shoot categories only by their indices
+    classes: tuple[str, ...] = ("0", "1", "2", "3")
+    val_fraction: Fraction = 0.2
+    max_images: int | None = None  # a slice for tiny test runs
+    image_size: Positive = 320  # square network input; images are letterboxed into it
+    widths: tuple[Positive, Positive, Positive] = (32, 64, 128)  # strides 4, 8, 16
+    head_width: Positive = 32
+    stride: Literal[4] = 4  # output stride of the centre heatmap
+    epochs: Positive = 14
+    batch_size: Positive = 16
+    lr: float = Field(default=3e-3, gt=0)
+    weight_decay: float = Field(default=5e-4, ge=0)
+    warmup_epochs: int = Field(default=1, ge=0)
+    size_weight: float = Field(default=1.0, ge=0)
+    # augmentation: scale of the 640-px photo relative to the network's base scale
+    scale_range: tuple[float, float] = (0.7, 1.5)
+    mosaic: Fraction = 0.5
+    flip: bool = True
+    hsv: tuple[Fraction, Fraction, Fraction] = (0.015, 0.5, 0.3)  # hue, saturation, value gains
+    # inference
+    score_threshold: Fraction = 0.25
+    nms_iou: Fraction = 0.5
+    max_detections: Positive = 150
+    seed: int = 0
+    threads: Positive = 2
+
+
+class ClassifierConfig(_Strict):
+    kind: Literal["classifier"] = "classifier"
+    data: str = "tea/leaf_disease"
+    val_fraction: Fraction = 0.2
+    max_images: int | None = None
+    image_size: Positive = 64
+    widths: tuple[Positive, Positive, Positive, Positive] = (16, 32, 64, 128)
+    dropout: Fraction = 0.2
+    epochs: Positive = 45
+    batch_size: Positive = 32
+    lr: float = Field(default=3e-3, gt=0)
+    weight_decay: float = Field(default=5e-4, ge=0)
+    warmup_epochs: int = Field(default=2, ge=0)
+    label_smoothing: Fraction = 0.1
+    hsv: tuple[Fraction, Fraction, Fraction] = (0.01, 0.3, 0.3)
+    seed: int = 0
+    threads: Positive = 2
+
+
+Config = DetectorConfig | ClassifierConfig
+
+
+def parse_config(kind: Kind, raw: dict[str, object]) -> Config:
+    """A validated config of `kind` from a mapping (raises pydantic.ValidationError)."""
+    if kind == "detector":
+        return DetectorConfig.model_validate(raw)
+    return ClassifierConfig.model_validate(raw)
+
+
+def load_config(kind: Kind, path: Path | None = None) -> Config:
+    """The config in `path` (YAML), or the shipped default for `kind`."""
+    path = path or CONFIG_DIR / f"{kind}.yaml"
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return parse_config(kind, raw)
+
+
+def resolve_data(data: str, shared_data: Path) -> Path:
+    """A config's data path: absolute as given, otherwise under the shared data directory."""
+    path = Path(data)
+    return path if path.is_absolute() else shared_data / path

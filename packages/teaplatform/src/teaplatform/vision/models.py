@@ -1,0 +1,140 @@
+"""The two small networks, in plain torch: a centre-point detector and an image classifier.
+
+Both take float RGB in [0, 1], NCHW, and normalise inside, so the exported ONNX graph needs
+no preprocessing constants beside it.
+"""
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from teaplatform.vision.config import ClassifierConfig, DetectorConfig
+
+HEAT_PRIOR = 0.05  # initial heatmap probability: keeps the focal loss calm at the start
+
+
+class ConvBN(nn.Sequential):
+    def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1) -> None:
+        super().__init__(
+            nn.Conv2d(cin, cout, k, stride, k // 2, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+        )
+
+
+class Residual(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = ConvBN(channels, channels)
+        self.conv2 = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x + self.conv2(self.conv1(x)))
+
+
+def _stage(cin: int, cout: int) -> nn.Sequential:
+    """Halve the resolution, then one residual block."""
+    return nn.Sequential(ConvBN(cin, cout, stride=2), Residual(cout))
+
+
+class _Normalize(nn.Module):
+    mean: Tensor
+    std: Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.45, 0.47, 0.40]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+
+class Detector(nn.Module):
+    """A patchify stem to stride 4, two stages (strides 8, 16), a top-down path back to stride 4.
+
+    The stem (4x4 space-to-depth, then a 3x3 conv) skips the stride-2 layers whose backward
+    pass dominates CPU training time, at little cost for objects 5-100 px across.
+    """
+
+    def __init__(self, config: DetectorConfig, num_classes: int) -> None:
+        super().__init__()
+        w4, w8, w16 = config.widths
+        hw = config.head_width
+        self.norm = _Normalize()
+        self.stem = nn.Sequential(nn.PixelUnshuffle(4), ConvBN(48, w4))
+        self.s8, self.s16 = _stage(w4, w8), _stage(w8, w16)
+        self.lat16, self.lat8, self.lat4 = (
+            nn.Conv2d(w16, hw, 1),
+            nn.Conv2d(w8, hw, 1),
+            nn.Conv2d(w4, hw, 1),
+        )
+        self.smooth8, self.smooth4 = ConvBN(hw, hw), ConvBN(hw, hw)
+        self.heat = nn.Sequential(ConvBN(hw, hw), nn.Conv2d(hw, num_classes, 1))
+        self.reg = nn.Sequential(ConvBN(hw, hw), nn.Conv2d(hw, 4, 1))
+        last = self.heat[-1]
+        assert isinstance(last, nn.Conv2d) and last.bias is not None
+        nn.init.constant_(last.bias, -math.log((1 - HEAT_PRIOR) / HEAT_PRIOR))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Heatmap logits (N, C, H/4, W/4) and regression (N, 4, H/4, W/4)."""
+        c4 = self.stem(self.norm(x))
+        c8 = self.s8(c4)
+        c16 = self.s16(c8)
+        p8 = self.smooth8(self.lat8(c8) + F.interpolate(self.lat16(c16), scale_factor=2.0))
+        p4 = self.smooth4(self.lat4(c4) + F.interpolate(p8, scale_factor=2.0))
+        return self.heat(p4), self.reg(p4)
+
+
+class DetectorForExport(nn.Module):
+    """What ships: sigmoid heatmap kept only at 3x3 local maxima, plus the regression."""
+
+    def __init__(self, detector: Detector) -> None:
+        super().__init__()
+        self.detector = detector
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        logits, reg = self.detector(x)
+        heat = torch.sigmoid(logits)
+        peaks = heat * (F.max_pool2d(heat, 3, 1, 1) == heat).to(heat.dtype)
+        return peaks, reg
+
+
+class Classifier(nn.Module):
+    """A small ResNet: four stride-2 stages, global average pooling, a linear layer."""
+
+    def __init__(self, config: ClassifierConfig, num_classes: int) -> None:
+        super().__init__()
+        w0, w1, w2, w3 = config.widths
+        self.features = nn.Sequential(
+            _Normalize(),
+            ConvBN(3, w0, stride=2),
+            Residual(w0),
+            _stage(w0, w1),
+            _stage(w1, w2),
+            _stage(w2, w3),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Dropout(config.dropout),
+        )
+        self.fc = nn.Linear(w3, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Class logits (N, C)."""
+        out: Tensor = self.fc(self.features(x))
+        return out
+
+
+class ClassifierForExport(nn.Module):
+    """What ships: class probabilities."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.softmax(self.classifier(x), dim=1)
