@@ -142,11 +142,9 @@ def bench_mqtt(store: Store, per_device: dict[str, list[Reading]], host: str, po
             start = time.perf_counter()
             child.stdin.write("go\n")
             child.stdin.flush()
-            while bridge.stats.readings < total:
+            while not bridge.wait_idle(0.5, readings=total):
                 if child.poll() not in (None, 0):
                     raise RuntimeError(f"publisher failed ({child.returncode})")
-                bridge.wait_idle(0.5)
-            bridge.wait_idle(60)
             elapsed = time.perf_counter() - start
         finally:
             if child.poll() is None:

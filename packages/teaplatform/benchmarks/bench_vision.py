@@ -44,7 +44,7 @@ from teaplatform.grading.batch import grade_folder
 from teaplatform.picking.draw import draw_picking
 from teaplatform.picking.pipeline import plan_for, shoots_of
 from teaplatform.picking.plan import ArmConfig
-from teaplatform.picking.points import DEFAULT_FRACTION, fit_fraction, point_errors
+from teaplatform.picking.points import DEFAULT_FRACTION, LabelledShoots
 from teaplatform.vision.artifacts import builtin_dir
 from teaplatform.vision.data import (
     load_rgb,
@@ -117,32 +117,24 @@ def detection(detector: OnnxDetector, threads: int, repeats: int) -> dict[str, A
 
 def picking_points(detector: OnnxDetector) -> dict[str, Any]:
     cfg = detector.card.config
-    split = split_detection(
-        read_yolo_dataset(SHARED / cfg["data"], cfg["max_images"]), cfg["val_fraction"]
-    )
+    items = read_yolo_dataset(SHARED / cfg["data"], cfg["max_images"])
+    split = split_detection(items, cfg["val_fraction"])
 
-    def shoots(items: Any) -> tuple[list[Any], Any, list[Any]]:
+    def collect(items: Any, use_pixels: bool) -> LabelledShoots:
         polys, boxes, imgs = [], [], []
         for item in items:
-            image = load_rgb(item.image)
+            image = load_rgb(item.image) if use_pixels else None
             for ann in item.annotations:
                 polys.append(ann.polygon)
                 boxes.append(ann.box)
                 imgs.append(image)
-        return polys, np.stack(boxes), imgs
+        return LabelledShoots.build(polys, np.stack(boxes), imgs)
 
-    train = shoots(split.train)
-    val = shoots(split.val)
-    grid = np.linspace(0.5, 1.1, 13)
-    out = {}
+    out: dict[str, Any] = {}
     for name, use_pixels in (("box centre line", False), ("box + lean from pixels", True)):
-        tr_imgs = train[2] if use_pixels else [None] * len(train[0])
-        va_imgs = val[2] if use_pixels else [None] * len(val[0])
-        fraction = fit_fraction(train[0], train[1], tr_imgs, grid)
-        out[name] = {
-            "fraction": fraction,
-            **point_errors(val[0], val[1], va_imgs, fraction).summary(),
-        }
+        fraction = collect(split.train, use_pixels).fit_fraction()
+        errors = collect(split.val, use_pixels).errors(fraction)
+        out[name] = {"fraction": fraction, **errors.summary()}
     out["shipped_fraction"] = DEFAULT_FRACTION
     return out
 

@@ -490,12 +490,15 @@ def test_devices_are_released(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("harness", WITH_RESOURCES, indirect=True)
-def test_runs_are_reported_after_the_controller_restarts(harness: Harness) -> None:
+def test_runs_are_reported_after_the_controller_restarts(harness: Harness, tmp_path: Path) -> None:
+    go = tmp_path / "go"  # r.2 ends only once the controller is back: no race with it
     harness.backend.launch(harness.request("r.1", output="x", exit_code=5))
-    harness.backend.launch(harness.devices_request("r.2", (0,), command="sleep 3; exit 6"))
+    wait_for_go = f"until [ -e {shlex.quote(str(go))} ]; do sleep 0.05; done; exit 6"
+    harness.backend.launch(harness.devices_request("r.2", (0,), command=wait_for_go))
     assert harness.wait("r.1").exit_code == 5
     harness.wait("r.2", started)
     harness.restart_controller()
+    go.touch()
     status = harness.wait("r.2")
     if harness.survives_controller_restart:
         assert (status.state, status.exit_code) == (RunState.FAILED, 6), status
@@ -505,3 +508,4 @@ def test_runs_are_reported_after_the_controller_restarts(harness: Harness) -> No
     assert harness.backend.status(["r.1"])["r.1"].exit_code == 5
     harness.backend.launch(harness.request("after.1"))  # and it works again
     assert harness.wait("after.1").state is RunState.SUCCEEDED
+    _wait_for(lambda: harness.in_use() == 0, harness.TIMEOUT_S)  # nothing of r.2 holds on

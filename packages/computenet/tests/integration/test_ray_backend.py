@@ -2,6 +2,9 @@
 of reach from outside its network namespace, runs outlive the service (detached actors),
 time limits hold while nobody watches, and a site's pools are discovered."""
 
+import contextlib
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -99,3 +102,29 @@ def test_discovery_of_a_ray_site(ray_cluster: RayCluster) -> None:
     ]
     assert site["backend"]["kind"] == "ray"
     assert site["backend"]["address"] == ray_cluster.address
+
+
+def _processes_of(run_id: str) -> dict[int, bytes]:
+    """pid -> cmdline of the processes whose environment names this run."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            if f"COMPUTENET_RUN_ID={run_id}".encode() in env:
+                found[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes()
+    return found
+
+
+def test_when_the_actor_dies_its_command_dies_too(tmp_path: Path, ray_cluster: RayCluster) -> None:
+    b = backend(tmp_path, ray_cluster)
+    b.launch(LaunchRequest("orphan.1", "j", "sleep 300"))
+    wait(b, "orphan.1", lambda s: s.started_at is not None)
+    guard = next(p for p, cmd in _processes_of("orphan.1").items() if b"computenet-run" in cmd)
+    actor = int(Path(f"/proc/{guard}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    os.kill(actor, signal.SIGKILL)  # the worker process that hosts the actor
+    status = wait(b, "orphan.1")
+    assert status.state is RunState.LOST, status
+    deadline = time.monotonic() + 10
+    while _processes_of("orphan.1"):  # the watchdog took the command down with it
+        assert time.monotonic() < deadline, _processes_of("orphan.1")
+        time.sleep(0.1)

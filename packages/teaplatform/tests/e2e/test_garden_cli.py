@@ -138,7 +138,7 @@ def test_replay_into_a_real_broker_reaches_the_store(cli: CliRunner, tmp_path: P
             out = ok(cli, "replay", "--station", "WS01", "--speed", "0", "--limit", "200",
                      "--start", "2024-06-01T00:00Z", "--broker", f"{host}:{port}")  # fmt: skip
             assert "200 readings of WS01 sent" in out
-            assert bridge.wait_idle(20)
+            assert bridge.wait_idle(20, readings=200)
         finally:
             bridge.stop()
     with store.session() as s:

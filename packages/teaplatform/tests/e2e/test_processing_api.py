@@ -97,6 +97,7 @@ def test_a_batch_from_start_to_record(client: TestClient) -> None:
         assert post("advance", {"at": iso(minute)}).status_code == 200
     record = client.get(f"/processing/batches/{bid}/record").json()
     assert record["batch"]["state"] == "completed"
+    assert record["batch"]["trace_event"] and not record["batch"]["trace_event"].startswith("error")
     assert [s["ended_by"] for s in record["stages"]] == ["manual"] * 5
     assert record["alarms"][0]["quantity"] == "leaf_temperature"
     assert post("advance").status_code == 409  # completed

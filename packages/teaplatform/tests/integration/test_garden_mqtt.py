@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from teaplatform.garden import catalog
 from teaplatform.garden.bridge import MqttBridge, start_worker
@@ -115,16 +116,16 @@ def test_real_series_over_mqtt_with_malformed_messages_in_between(
                     publisher.publish(t, payload)
                 sent += 1
         publisher.flush()
-        assert bridge.wait_idle(30)
+        assert bridge.wait_idle(30, readings=len(ws02_spring) + 4 * sent)
     finally:
         publisher.close()
         bridge.stop()
     assert stored(store) == ws02_spring  # every good reading, in time order
     with store.session() as s:
         counts = {c.outcome: c.count for c in ingest_counts(s) if c.source == "mqtt"}
-        frost = (
-            s.query(AlertRow).filter_by(rule_name="frost_risk").order_by(AlertRow.opened_at).all()
-        )
+        frost = s.scalars(
+            select(AlertRow).where(AlertRow.rule_name == "frost_risk").order_by(AlertRow.opened_at)
+        ).all()
     assert counts == {
         "stored": len(ws02_spring),
         "malformed": sent,
@@ -151,16 +152,13 @@ def test_replayed_batches_and_a_bridge_restart_lose_nothing(
         bridge = MqttBridge(store, host, port, client_id=client_id, flush_interval_s=0.05).start()
         replay(first, publisher.publish, speed=0, prefix="tea", garden="demo")
         publisher.flush()
-        assert bridge.wait_idle(30)
+        assert bridge.wait_idle(30, readings=len(first))
         bridge.stop()
         # the bridge is down (a server restart): the broker keeps its persistent session's messages
         replay(rest, publisher.publish, speed=0, prefix="tea", garden="demo")
         publisher.flush()
         bridge = MqttBridge(store, host, port, client_id=client_id, flush_interval_s=0.05).start()
-        deadline = 100
-        while len(stored(store)) < len(ws02_spring) and deadline:
-            bridge.wait_idle(1)
-            deadline -= 1
+        assert bridge.wait_idle(30, readings=len(rest))  # what the broker kept for it
         bridge.stop()
     finally:
         publisher.close()

@@ -87,6 +87,20 @@ def test_sustained_excursions_alarm_once_and_resolve(store: Store) -> None:
         assert len(alarms(session, batch_id)) == 1
 
 
+def test_a_flip_from_high_to_low_is_two_alarms(store: Store) -> None:
+    batch_id = setup(store)
+    flip = [(m, 35.0) for m in range(7)] + [(m, 10.0) for m in range(7, 14)]
+    send(store, (reading(m, "air_temperature", v) for m, v in flip))  # withering: 20-32 °C
+    with store.session() as session:
+        first, second = alarms(session, batch_id)
+    assert (first["direction"], first["state"], first["resolved_at"]) == (
+        "high",
+        "resolved",
+        at(7).isoformat(),
+    )
+    assert (second["direction"], second["state"], second["extreme"]) == ("low", "open", 10.0)
+
+
 def test_an_open_alarm_ends_with_its_stage(store: Store) -> None:
     batch_id = setup(store)
     dry = [(m, 50.0) for m in range(0, 20, 2)]  # withering humidity below 60 %

@@ -37,7 +37,7 @@ def test_demo_seeds_one_labelled_batch_per_tea_once(store: Store, tmp_path: Path
         assert estimate is not None and estimate["coverage"] > 0.9
 
 
-def test_the_clock_advances_silent_batches(store: Store) -> None:
+def test_the_clock_advances_silent_batches_and_traces_them(store: Store, tmp_path: Path) -> None:
     long_ago = datetime.now(UTC) - timedelta(days=2)
     with store.session() as session:
         batch = service.create_batch(
@@ -45,12 +45,12 @@ def test_the_clock_advances_silent_batches(store: Store) -> None:
         )
         service.start_batch(session, batch.id, long_ago)
         batch_id = batch.id
-    clock = ProcessingClock(store, period_s=0.05).start()
+    clock = ProcessingClock(store, Settings(data_dir=tmp_path), period_s=0.05).start()
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with store.session() as session:
-                if service.get_batch(session, batch_id).state == "completed":
+                if service.get_batch(session, batch_id).traced_at is not None:
                     break
             time.sleep(0.05)
     finally:
@@ -59,3 +59,6 @@ def test_the_clock_advances_silent_batches(store: Store) -> None:
         row = service.get_batch(session, batch_id)
         assert row.state == "completed"
         assert row.ended_at == long_ago + timedelta(minutes=360 + 3 + 20 + 25 + 12 + 45)
+        # handed to traceability once: a signed event, not an error
+        assert row.trace_event is not None and not row.trace_event.startswith("error")
+        assert service.trace_completed(session, Settings(data_dir=tmp_path), datetime.now(UTC)) == 0

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from teaplatform.picking.points import (
+    LabelledShoots,
     estimate_pick_point,
-    fit_fraction,
     lean,
-    point_errors,
     true_pick_point,
 )
 from teaplatform.vision.data import load_rgb, read_yolo_dataset
@@ -58,11 +57,15 @@ def test_errors_on_real_labelled_shoots(shared_data: Path) -> None:
             boxes.append(ann.box)
             images.append(image)
     box_arr = np.stack(boxes)
-    fraction = fit_fraction(polys, box_arr, images, np.linspace(0.5, 1.0, 6))
-    errors = point_errors(polys, box_arr, images, fraction)
-    summary = errors.summary()
+    shoots = LabelledShoots.build(polys, box_arr, images)
+    fraction = shoots.fit_fraction(np.linspace(0.5, 1.1, 7))
+    summary = shoots.errors(fraction).summary()
     assert summary["shoots"] == len(polys) > 10
     # the estimate lies within the shoot's own size of the truth, typically
     assert 0 < summary["median_rel_diag"] < 0.6
-    blind = point_errors(polys, box_arr, [None] * len(polys), fraction).summary()
-    assert blind["shoots"] == summary["shoots"]
+    # the same errors as estimating each point on its own
+    first = estimate_pick_point(box_arr[0], images[0], fraction)
+    tx, ty = true_pick_point(polys[0])
+    assert shoots.errors(fraction).pixels[0] == pytest.approx(np.hypot(first.x - tx, first.y - ty))
+    blind = LabelledShoots.build(polys, box_arr, [None] * len(polys))
+    assert np.all(blind.leans == 0) and np.any(shoots.leans != 0)

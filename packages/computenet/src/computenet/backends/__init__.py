@@ -6,8 +6,10 @@
     backend.cancel("job-1.1")
 
 LocalBackend runs real processes on this machine and survives a kill -9 of the service;
-SimulatedBackend runs nothing (durations on a given clock) for tests. See `base` for the
-contract and the exceptions:
+SlurmBackend submits Slurm batch jobs (`sbatch`, `scontrol`, `scancel`); RayBackend runs
+on a Ray cluster through a driver process (Ray is imported there only); SimulatedBackend
+runs nothing (durations on a given clock) for tests. See `base` for the contract and the
+exceptions:
 
 BackendError            an operation the backend cannot do
 ├── UnknownRun          a run id the backend does not know (cancel, log_paths)
@@ -31,7 +33,9 @@ from computenet.backends.base import (
     validate_request,
 )
 from computenet.backends.local import LocalBackend
+from computenet.backends.ray import RayBackend
 from computenet.backends.simulated import SimulatedBackend
+from computenet.backends.slurm import SlurmBackend
 
 __all__ = [
     "BackendCapability",
@@ -40,10 +44,12 @@ __all__ = [
     "InvalidRequest",
     "LaunchRequest",
     "LocalBackend",
+    "RayBackend",
     "RunConflict",
     "RunState",
     "RunStatus",
     "SimulatedBackend",
+    "SlurmBackend",
     "UnknownRun",
     "Unsupported",
     "is_valid_run_id",

@@ -18,12 +18,15 @@ bundle that runs the command. `resources` maps catalog models to Ray resource na
 
 Run files, in `ROOT/runs/<run_id>/` (ROOT on a file system the Ray nodes share: the
 actors write the logs there): spec.json, submitted (the driver created the run),
-stdout.log, stderr.log (every node of a gang appends), cancelled, timed_out, final.json.
+stdout.log, stderr.log (every node of a gang appends), exit.<node>.json (written by each
+node's actor when its command ends), cancelled, timed_out, final.json.
 
 States: the placement group pending -> RUNNING, not started; actors running -> RUNNING
-with the earliest start; all exited -> SUCCEEDED/FAILED by the first non-zero exit code (a
-node's failure stops the others); `cancelled`/`timed_out` markers decide CANCELLED and
-TIMED_OUT. A terminal run's actors and placement group are released at once. While the
+with the earliest start; every node's outcome written -> SUCCEEDED/FAILED by the exit code
+of the node that failed first (its failure stops the others); `cancelled`/`timed_out`
+markers decide CANCELLED and TIMED_OUT. The actors release the run's resources themselves
+when its last node ends (see `ray_driver.RunActor`); the backend releases them again when
+it sees the end, in case an actor could not. While the
 cluster does not answer, a run keeps its last known state (RUNNING, with a message).
 Without GCS fault tolerance a restarted head has lost every actor: a run that was
 submitted and that the cluster no longer knows is LOST once the cluster answers again.
@@ -61,6 +64,7 @@ __all__ = ["RayBackend", "RayUnreachable", "bundles_for", "close_drivers", "pool
 
 SUBMITTED = "submitted"
 FINAL = "final.json"
+RESULT = "exit.{}.json"  # a node's outcome, written by its actor when its command ends
 NAMESPACE = "computenet"
 
 
@@ -84,6 +88,7 @@ def bundles_for(
         resource = "CPU"
     env = {**request.env, "COMPUTENET_JOB_ID": request.job_id, "COMPUTENET_RUN_ID": request.run_id}
     nodes = request.devices or ((0, ()),)
+    pattern = str(run_dir / RESULT)
     bundles = []
     for index, (node, devs) in enumerate(nodes):
         amount = len(devs) if devs else 1
@@ -102,6 +107,11 @@ def bundles_for(
                     "resource": key,
                     "time_limit_s": request.time_limit_s,
                     "grace_s": grace_s,
+                    "run_id": request.run_id,
+                    "index": index,
+                    "count": len(nodes),
+                    "result": pattern.format(index),
+                    "result_pattern": pattern,
                 },
             }
         )
@@ -395,6 +405,10 @@ class RayBackend:
                     RunStatus(run_id, RunState.CANCELLED, message="cancelled before it started"),
                 )
             return RunStatus(run_id, RunState.RUNNING, message=f"not submitted yet: {self._error}")
+        results = self._results(run_id, run_dir)
+        ended = [r for r in results if r is not None]
+        if len(ended) == len(results):  # every node ended: no need to ask Ray
+            return self._from_polls(run_id, run_dir, ended, cancelled)
         seen = self._seen.get(run_id)
         if seen is None or self._error is not None:
             last = self._last.get(run_id)
@@ -419,11 +433,21 @@ class RayBackend:
             last = self._last.get(run_id)
             started = None if last is None else last.started_at
             return RunStatus(run_id, RunState.RUNNING, started_at=started, message="starting")
-        return self._from_polls(run_id, run_dir, view["polls"], cancelled)
+        polls = [r if r is not None else p for r, p in zip(results, view["polls"], strict=True)]
+        return self._from_polls(run_id, run_dir, polls, cancelled)
+
+    def _results(self, run_id: str, run_dir: Path) -> list[dict[str, Any] | None]:
+        results: list[dict[str, Any] | None] = []
+        for index in range(self._count(run_id)):
+            text = _read(run_dir / RESULT.format(index))
+            results.append(None if text is None else json.loads(text))
+        return results
 
     def _from_polls(
-        self, run_id: str, run_dir: Path, polls: list[dict[str, Any]], cancelled: bool
+        self, run_id: str, run_dir: Path, polls: Sequence[Mapping[str, Any]], cancelled: bool
     ) -> RunStatus:
+        """The run's state from each node's outcome (its result file, or its actor's poll;
+        exit_code None: still running)."""
         started = min(p["started_at"] for p in polls)
         codes = [p["exit_code"] for p in polls]
         # the node that failed first: the others may then have been stopped by us

@@ -36,15 +36,36 @@ from typing import Any
 _DEVICE_VARS = ("CUDA_VISIBLE_DEVICES", "ASCEND_RT_VISIBLE_DEVICES", "COMPUTENET_DEVICES")
 
 
+# The command runs under this shell, the leader of its own process group, beside a watchdog
+# that kills the whole group once the actor's process is gone (a dead node or head: Ray
+# does not stop the processes an actor started, and they would hold the devices).
+_GUARD = """
+actor=$1
+( while kill -0 "$actor" 2>/dev/null; do sleep 1; done; kill -KILL 0 ) &
+watchdog=$!
+/bin/sh -c "$2" &
+wait $!
+code=$?
+kill "$watchdog" 2>/dev/null
+exit $code
+"""
+
+
 def _ray(module: str = "ray") -> Any:
     return importlib.import_module(module)
 
 
 class RunActor:
-    """Runs one node's share of a run (wrapped by `ray.remote` in the driver)."""
+    """Runs one node's share of a run (wrapped by `ray.remote` in the driver).
+
+    When its command ends it writes the outcome to `spec["result"]` (so the run's end is
+    known even once the actors are gone); a node that fails on its own stops the others
+    (a gang fails whole); the last node to end kills its siblings and removes the
+    placement group, so a run gives its resources back without anyone watching."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         ray = _ray()
+        self.spec = spec
         env = dict(os.environ)
         env.update(spec["env"])
         devices = list(spec["devices"])
@@ -65,7 +86,7 @@ class RunActor:
             open(spec["stderr"], "ab") as err,
         ):
             self.proc = subprocess.Popen(
-                ["/bin/sh", "-c", spec["command"]],
+                ["/bin/sh", "-c", _GUARD, "computenet-run", str(os.getpid()), spec["command"]],
                 cwd=spec["workdir"],
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -92,6 +113,35 @@ class RunActor:
             self.exit_code = code if code >= 0 else 128 - code
             self.finished_at = time.time()
         self._signal(signal.SIGKILL)  # what the command left behind in its group
+        self._record()
+        if self.exit_code != 0 and not self.stopping:
+            self._siblings(lambda actor: actor.stop.remote())
+        self._release_if_last()
+
+    def _record(self) -> None:
+        path = self.spec["result"]
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(self.poll(), f)
+        os.replace(tmp, path)
+
+    def _siblings(self, act: Any) -> None:
+        ray, run_id = _ray(), self.spec["run_id"]
+        for index in range(self.spec["count"]):
+            if index != self.spec["index"]:
+                with contextlib.suppress(Exception):  # gone already
+                    act(ray.get_actor(f"{run_id}:{index}"))
+
+    def _release_if_last(self) -> None:
+        results = [self.spec["result_pattern"].format(i) for i in range(self.spec["count"])]
+        if not all(os.path.exists(r) for r in results):
+            return
+        ray = _ray()
+        self._siblings(lambda actor: ray.kill(actor, no_restart=True))
+        with contextlib.suppress(Exception):  # this actor goes with its placement group
+            _ray("ray.util").remove_placement_group(
+                _ray("ray.util").get_placement_group(self.spec["run_id"])
+            )
 
     def _signal(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

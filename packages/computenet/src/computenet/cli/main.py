@@ -91,6 +91,12 @@ def simulate(
     report: Annotated[
         Path | None, typer.Option(help="Write PNG plots and index.html into this directory.")
     ] = None,
+    tradeoff: Annotated[
+        bool,
+        typer.Option(
+            "--tradeoff/--no-tradeoff", help="Run the scenario's trade-off sweep, if it has one."
+        ),
+    ] = True,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the figures as JSON on stdout.")
     ] = False,
@@ -112,6 +118,8 @@ def simulate(
             network_scale=network_scale,
             fill_to=None if fill_to is None else fill_to / 100.0,
         )
+        if not tradeoff:
+            scen.tradeoff = None
         for name in policy_names(scen):
             make_policy(name, scen.profiles)  # fail on a bad name before any long work
     except (DomainError, OSError) as exc:

@@ -581,6 +581,7 @@ class Scheduler:
             )
         self._cluster.allocate(placement)
         job.placement = placement
+        job.placed_at = now
         job.reason = PendingReason.NONE
         job.waited_s += max(0.0, now - job.queued_at)
         if job.first_started_at is None:

@@ -35,6 +35,7 @@ class JobRecord:
         "lost_device_s",
         "not_before",
         "options",
+        "placed_at",
         "placement",
         "preemptions",
         "queue_key",
@@ -63,6 +64,7 @@ class JobRecord:
         self.remaining = 1.0  # share of the work still to do (checkpointed progress)
         self.attained = 0.0  # device-seconds received so far (LAS)
         self.placement: Placement | None = None
+        self.placed_at = -math.inf  # when the current placement began (staging or running)
         self.run_started_at: float | None = None
         self.first_started_at: float | None = None
         self.finished_at: float | None = None

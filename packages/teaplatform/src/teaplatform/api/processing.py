@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from teaplatform.api.deps import SessionDep, Writer
+from teaplatform.api.deps import SessionDep, SettingsDep, Writer
 from teaplatform.processing import service
 from teaplatform.processing.batch import BatchState, TransitionError
 from teaplatform.processing.recipe import Recipe, RecipeError, builtin, get_recipe
@@ -49,6 +49,8 @@ class BatchPublic(BaseModel):
     started_at: datetime | None
     ended_at: datetime | None
     note: str
+    traced_at: datetime | None  # handed to traceability (completed batches)
+    trace_event: str | None  # the trace event id, or "error: …"
 
 
 class AlarmPublic(BaseModel):
@@ -185,9 +187,17 @@ def start_batch(batch_id: int, session: SessionDep, body: At | None = None) -> d
 
 
 @router.post("/batches/{batch_id}/advance", response_model=BatchPublic, dependencies=[Writer])
-def advance_batch(batch_id: int, session: SessionDep, body: At | None = None) -> dict[str, Any]:
-    """End the current stage now (or `at`); past the last stage the batch completes."""
-    return _change(session, batch_id, lambda: service.advance_batch(session, batch_id, _when(body)))
+def advance_batch(
+    batch_id: int, session: SessionDep, settings: SettingsDep, body: At | None = None
+) -> dict[str, Any]:
+    """End the current stage now (or `at`); past the last stage the batch completes and its
+    record goes to traceability."""
+
+    def advance() -> None:
+        service.advance_batch(session, batch_id, _when(body))
+        service.trace_completed(session, settings, _now())
+
+    return _change(session, batch_id, advance)
 
 
 @router.post("/batches/{batch_id}/abort", response_model=BatchPublic, dependencies=[Writer])
@@ -233,7 +243,9 @@ def acknowledge_alarm(alarm_id: int, body: Acknowledge, session: SessionDep) -> 
 
 
 @router.post("/tick", dependencies=[Writer])
-def tick(session: SessionDep) -> dict[str, int]:
-    """Apply what the clock makes due (auto-advances, overrun alarms); the server's worker does
-    this every minute on its own."""
-    return {"changed": service.tick(session, _now())}
+def tick(session: SessionDep, settings: SettingsDep) -> dict[str, int]:
+    """Apply what the clock makes due (auto-advances, overrun alarms) and hand completed batches
+    to traceability; the server's worker does this every minute on its own."""
+    now = _now()
+    changed = service.tick(session, now)
+    return {"changed": changed, "traced": service.trace_completed(session, settings, now)}

@@ -542,7 +542,9 @@ def _broker_address(broker: str | None, settings: Settings) -> tuple[str, int]:
 
 @garden_app.command("broker")
 def broker(
-    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 1883,
+    port: Annotated[
+        int | None, typer.Option(help="port on 127.0.0.1 [default: TEAPLATFORM_MQTT_PORT or 1883]")
+    ] = None,
     directory: Annotated[Path | None, typer.Option("--dir", help="where the config goes")] = None,
 ) -> None:
     """Run a Mosquitto broker on 127.0.0.1 in the foreground (Ctrl-C stops it)."""
@@ -552,7 +554,9 @@ def broker(
         binary = find_mosquitto()
     except BrokerUnavailableError as exc:
         _fail(str(exc), code=1)
-    conf = write_config(directory or Settings().data_dir / "mosquitto", port, log_to_file=False)
+    settings = Settings()
+    port = port or settings.mqtt_port
+    conf = write_config(directory or settings.data_dir / "mosquitto", port, log_to_file=False)
     err.print(f"mosquitto on 127.0.0.1:{port} (config {conf})")
     os.execv(binary, [str(binary), "-c", str(conf)])
 

@@ -186,11 +186,18 @@ def batch_start(batch_id: int, at: AtOpt = None) -> None:
 
 @batch_app.command("advance")
 def batch_advance(batch_id: int, at: AtOpt = None) -> None:
-    """End the current stage; past the last one the batch completes."""
-    from teaplatform.processing.service import advance_batch
+    """End the current stage; past the last one the batch completes (and goes to
+    traceability)."""
+    from teaplatform.processing.service import advance_batch, trace_completed
+    from teaplatform.settings import Settings
 
     when = _at(at)
-    _change(batch_id, lambda s: advance_batch(s, batch_id, when), "advanced")
+
+    def advance(session: Session) -> None:
+        advance_batch(session, batch_id, when)
+        trace_completed(session, Settings(), datetime.now(UTC))
+
+    _change(batch_id, advance, "advanced")
 
 
 @batch_app.command("abort")
@@ -339,11 +346,18 @@ def ack(alarm_id: int, by: Annotated[str, typer.Option(help="who acknowledges")]
 
 @processing_app.command()
 def tick() -> None:
-    """Apply what the clock makes due now (auto-advances, overrun alarms)."""
+    """Apply what the clock makes due now (auto-advances, overrun alarms); hand completed
+    batches to traceability."""
     from teaplatform.processing.service import tick as run_tick
+    from teaplatform.processing.service import trace_completed
+    from teaplatform.settings import Settings
 
-    changed = _run(lambda s: run_tick(s, datetime.now(UTC)))
-    console.print(f"{changed} batches changed stage")
+    def run(session: Session) -> tuple[int, int]:
+        now = datetime.now(UTC)
+        return run_tick(session, now), trace_completed(session, Settings(), now)
+
+    changed, traced = _run(run)
+    console.print(f"{changed} batches changed stage, {traced} handed to traceability")
 
 
 def register(app: typer.Typer) -> None:

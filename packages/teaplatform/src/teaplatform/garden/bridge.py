@@ -2,13 +2,14 @@
 
 The paho network thread only appends each message to a buffer; a flusher thread takes up to
 `flush_size` messages every `flush_interval_s`, or as soon as that many wait, parses them
-(`teaplatform.garden.payload`) and ingests it as one unit of work. Malformed messages become
-counted rejections. A database error keeps the batch and retries it (with backoff), while new
-messages keep buffering.
+(`teaplatform.garden.payload`) and ingests them as one unit of work, so the network thread
+stays free to acknowledge the broker. Malformed messages become counted rejections. A
+database error keeps the batch and retries it (with backoff), while new messages keep
+buffering.
 
 The bridge subscribes with QoS 1 and a persistent session (a fixed client id, clean session
 off), so the broker keeps what arrives while the server restarts. Between the broker's hand-over
-and the commit a batch lives in memory only: a crash there loses at most one flush interval.
+and the commit a batch lives in memory only: a crash there loses what the buffer holds.
 """
 
 import logging
@@ -52,7 +53,7 @@ class MqttBridge:
         *,
         prefix: str = "tea",
         client_id: str = "teaplatform-bridge",
-        flush_size: int = 2000,
+        flush_size: int = 1000,
         flush_interval_s: float = 0.25,
     ) -> None:
         self.store = store
@@ -91,6 +92,7 @@ class MqttBridge:
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         with self._lock:
             self._buffer.append((message.topic, bytes(message.payload)))
+            self.stats.messages += 1
             full = len(self._buffer) >= self.flush_size
         if full:
             self._wake.set()
@@ -114,14 +116,15 @@ class MqttBridge:
         self._wake.set()
         self._flusher.join(timeout=60)
 
-    def wait_idle(self, timeout_s: float = 10.0) -> bool:
-        """Wait until the buffer is empty and flushed (tests and benchmarks)."""
+    def wait_idle(self, timeout_s: float = 10.0, *, readings: int = 0) -> bool:
+        """Wait until at least `readings` readings (valid or not) have been ingested and nothing
+        is buffered (tests and benchmarks: a message may still be on its way from the broker)."""
         deadline = time.monotonic() + timeout_s
         with self._flushed:
             while True:
                 with self._lock:
                     empty = not self._buffer
-                if empty and not self._busy:
+                if empty and not self._busy and self.stats.readings >= readings:
                     return True
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -162,7 +165,7 @@ class MqttBridge:
                     log.exception("dropping %d MQTT messages at shutdown", len(batch))
                     return
                 log.exception(
-                    "storing %d MQTT messages failed; retrying in %.1fs", len(batch), delay
+                    "storing %d MQTT readings failed; retrying in %.1fs", len(batch), delay
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S * 2)
@@ -178,7 +181,6 @@ class MqttBridge:
         with self.store.session() as session:
             result = ingest(session, items, source=SOURCE, now=datetime.now(UTC))
         s = self.stats
-        s.messages += len(batch)
         s.readings += result.received
         s.stored += result.stored
         s.duplicates += result.duplicates

@@ -44,11 +44,10 @@ def shoots_of(
         if x2 <= x1 or y2 <= y1:
             continue
         point = estimate_pick_point((x1, y1, x2, y2), image, fraction)
-        out.append(
-            Shoot(
-                int(label), classes[int(label)], float(score), (x1, y1, x2, y2), (point.x, point.y)
-            )
-        )
+        # the point may sit just below its box (on the stem), never outside the image
+        px, py = min(max(point.x, 0.0), float(w)), min(max(point.y, 0.0), float(h))
+        box4 = (x1, y1, x2, y2)
+        out.append(Shoot(int(label), classes[int(label)], float(score), box4, (px, py)))
     return out
 
 

@@ -23,7 +23,8 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float32]
 Point = tuple[float, float]
 BASE_SHARE = 0.10  # share of the shoot's length that counts as its base
-DEFAULT_FRACTION = 0.85
+# fitted on the training photos' labelled shoots (benchmarks/bench_vision.py reports it)
+DEFAULT_FRACTION = 1.05
 
 
 @dataclass(frozen=True)
@@ -90,25 +91,38 @@ def lean(crop: NDArray[np.uint8] | None) -> float:
     return float(np.clip(cxy / np.sqrt(vx * vy), -1.0, 1.0))
 
 
+def box_lean(
+    box: FloatArray | tuple[float, float, float, float], image: NDArray[np.uint8] | None
+) -> float:
+    """The lean of the shoot in `box`, read from `image` (0 without one)."""
+    if image is None:
+        return 0.0
+    x1, y1, x2, y2 = (float(v) for v in box)
+    h, w = image.shape[:2]
+    ix1, iy1 = max(int(x1), 0), max(int(y1), 0)
+    ix2, iy2 = min(int(np.ceil(x2)), w), min(int(np.ceil(y2)), h)
+    return lean(image[iy1:iy2, ix1:ix2]) if ix2 > ix1 and iy2 > iy1 else 0.0
+
+
+def point_on_axis(
+    box: FloatArray | tuple[float, float, float, float], t: float, fraction: float
+) -> PickPoint:
+    """The point `fraction` of the way from tip to base of a shoot leaning by `t` in `box`."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    cx, bw = (x1 + x2) / 2, x2 - x1
+    tip = np.array([cx - t * bw / 2, y1])
+    base = np.array([cx + t * bw / 2, y2])
+    x, y = tip + fraction * (base - tip)
+    return PickPoint(float(x), float(y), t)
+
+
 def estimate_pick_point(
     box: FloatArray | tuple[float, float, float, float],
     image: NDArray[np.uint8] | None = None,
     fraction: float = DEFAULT_FRACTION,
 ) -> PickPoint:
     """The picking point of a shoot in `box` (x1, y1, x2, y2), optionally reading `image`."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    crop = None
-    if image is not None:
-        h, w = image.shape[:2]
-        ix1, iy1 = max(int(x1), 0), max(int(y1), 0)
-        ix2, iy2 = min(int(np.ceil(x2)), w), min(int(np.ceil(y2)), h)
-        crop = image[iy1:iy2, ix1:ix2] if ix2 > ix1 and iy2 > iy1 else None
-    t = lean(crop)
-    cx, bw = (x1 + x2) / 2, x2 - x1
-    tip = np.array([cx - t * bw / 2, y1])
-    base = np.array([cx + t * bw / 2, y2])
-    x, y = tip + fraction * (base - tip)
-    return PickPoint(float(x), float(y), t)
+    return point_on_axis(box, box_lean(box, image), fraction)
 
 
 @dataclass(frozen=True)
@@ -129,31 +143,42 @@ class PointError:
         }
 
 
-def point_errors(
-    polygons: list[FloatArray],
-    boxes: FloatArray,
-    images: list[NDArray[np.uint8] | None],
-    fraction: float,
-) -> PointError:
-    """Errors of the estimate for each labelled shoot (its box, its image) against its outline."""
-    px, rel = [], []
-    for polygon, box, image in zip(polygons, boxes, images, strict=True):
-        est = estimate_pick_point(box, image, fraction)
-        tx, ty = true_pick_point(polygon)
-        d = float(np.hypot(est.x - tx, est.y - ty))
-        diag = float(np.hypot(box[2] - box[0], box[3] - box[1]))
-        px.append(d)
-        rel.append(d / max(diag, 1e-9))
-    return PointError(np.array(px), np.array(rel))
+@dataclass(frozen=True)
+class LabelledShoots:
+    """Labelled shoots prepared once: boxes, truths from outlines, leans from pixels."""
 
+    boxes: FloatArray
+    truths: NDArray[np.float64]  # (N, 2)
+    leans: NDArray[np.float64]  # (N,)
 
-def fit_fraction(
-    polygons: list[FloatArray],
-    boxes: FloatArray,
-    images: list[NDArray[np.uint8] | None],
-    grid: NDArray[np.float64] | None = None,
-) -> float:
-    """The fraction that minimises the median relative error on these (training) shoots."""
-    grid = np.linspace(0.5, 1.0, 26) if grid is None else grid
-    scores = [float(np.median(point_errors(polygons, boxes, images, f).relative)) for f in grid]
-    return float(grid[int(np.argmin(scores))])
+    @classmethod
+    def build(
+        cls,
+        polygons: list[FloatArray],
+        boxes: FloatArray,
+        images: list[NDArray[np.uint8] | None],
+    ) -> "LabelledShoots":
+        truths = np.array([true_pick_point(p) for p in polygons], np.float64).reshape(-1, 2)
+        leans = np.array([box_lean(b, im) for b, im in zip(boxes, images, strict=True)])
+        return cls(boxes, truths, leans)
+
+    def errors(self, fraction: float) -> PointError:
+        est = np.array(
+            [
+                (p.x, p.y)
+                for p in (
+                    point_on_axis(b, t, fraction)
+                    for b, t in zip(self.boxes, self.leans, strict=True)
+                )
+            ],
+            np.float64,
+        ).reshape(-1, 2)
+        px = np.hypot(*(est - self.truths).T)
+        diag = np.hypot(self.boxes[:, 2] - self.boxes[:, 0], self.boxes[:, 3] - self.boxes[:, 1])
+        return PointError(px, px / np.maximum(diag, 1e-9))
+
+    def fit_fraction(self, grid: NDArray[np.float64] | None = None) -> float:
+        """The fraction that minimises the median relative error on these shoots."""
+        grid = np.linspace(0.5, 1.1, 13) if grid is None else grid
+        scores = [float(np.median(self.errors(f).relative)) for f in grid]
+        return float(grid[int(np.argmin(scores))])

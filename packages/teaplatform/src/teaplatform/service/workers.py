@@ -12,7 +12,11 @@ from typing import Protocol
 from teaplatform.settings import Settings
 from teaplatform.store.db import Store
 
-WORKER_MODULES: tuple[str, ...] = ("teaplatform.garden.bridge",)
+WORKER_MODULES: tuple[str, ...] = (
+    "teaplatform.garden.bridge",
+    "teaplatform.garden.watchdog",
+    "teaplatform.processing.worker",
+)
 
 
 class Worker(Protocol):

@@ -271,6 +271,31 @@ class AuditReport:
         return not self.findings
 
 
+def hash_events(
+    events: Iterable[tuple[int, bytes, bytes]], first: int = 1, last: int | None = None
+) -> tuple[list[bytes], list[Finding]]:
+    """Re-hash stored events (seq, body, recorded hash) of ledger seqs `first`..`last`, in seq
+    order: their SHA-256 (empty for a missing seq) and the gaps and edits found."""
+    findings: list[Finding] = []
+    sha256 = hashlib.sha256
+    digests: list[bytes] = []
+    append = digests.append
+    expected = first
+    for seq, body, recorded in events:
+        if seq != expected:
+            findings.append(Finding(Problem.LEDGER_GAP, f"seq {expected}..{seq - 1} missing", seq))
+            digests.extend([b""] * (seq - expected))
+        digest = sha256(body).digest()
+        if digest != recorded:
+            findings.append(Finding(Problem.EDITED, "SHA-256 of the stored bytes differs", seq))
+        append(digest)
+        expected = seq + 1
+    if last is not None and expected <= last:
+        findings.append(Finding(Problem.LEDGER_GAP, f"seq {expected}..{last} missing", last))
+        digests.extend([b""] * (last - expected + 1))
+    return digests, findings
+
+
 def audit(
     events: Iterable[tuple[int, bytes, bytes]],
     links: Iterable[StoredLink],
@@ -281,31 +306,40 @@ def audit(
     load_events: Callable[[int, int], Sequence[StoredEvent]],
     signatures: Callable[[Sequence[StoredEvent]], list[Finding]] | None = None,
 ) -> AuditReport:
-    """The whole ledger. `events` yields (seq, body, recorded hash) in seq order; `links`
+    """The whole ledger. `events` yields (seq, body, recorded hash) in seq order; see
+    `audit_hashed` for the rest."""
+    digests, findings = hash_events(events)
+    return audit_hashed(
+        digests,
+        findings,
+        links,
+        heads,
+        checkpoints,
+        keys,
+        load_events=load_events,
+        signatures=signatures,
+    )
+
+
+def audit_hashed(
+    digests: list[bytes],
+    hash_findings: list[Finding],
+    links: Iterable[StoredLink],
+    heads: Mapping[str, tuple[int, bytes]],
+    checkpoints: Sequence[Checkpoint],
+    keys: Mapping[str, KeyInfo],
+    *,
+    load_events: Callable[[int, int], Sequence[StoredEvent]],
+    signatures: Callable[[Sequence[StoredEvent]], list[Finding]] | None = None,
+) -> AuditReport:
+    """The whole ledger from `hash_events`' output (digests[i] is ledger seq i + 1). `links`
     come in ledger order (by event seq, so each lot's links run in chain order). Events of
     unsealed days, and of days whose root fails (to name the culprit), are loaded with
     `load_events(first, last)` and fully verified; `signatures`, when given, verifies every
     event's signature too (e.g. in parallel processes).
     """
-    report = AuditReport()
-    sha256 = hashlib.sha256
-    digests: list[bytes] = []
-    append = digests.append
-    expected = 1
-    for seq, body, recorded in events:
-        if seq != expected:
-            report.findings.append(
-                Finding(Problem.LEDGER_GAP, f"seq {expected}..{seq - 1} missing", seq)
-            )
-            digests.extend([b""] * (seq - expected))
-        digest = sha256(body).digest()
-        if digest != recorded:
-            report.findings.append(
-                Finding(Problem.EDITED, "SHA-256 of the stored bytes differs", seq)
-            )
-        append(digest)
-        expected = seq + 1
-    report.events = len(digests)
+    report = AuditReport(findings=list(hash_findings))
+    report.events = sum(1 for d in digests if d)
 
     suspicious: list[tuple[int, int]] = []  # ledger ranges to verify event by event
     prev: Checkpoint | None = None

@@ -30,7 +30,7 @@ def _make_room(
         pool = cluster.pools[opt.pool]
         # a job that started at this very instant is never a victim (no flapping in a pass)
         candidates = sorted(
-            (r for r in view.running_in(opt.pool) if r.run_started_at != now and may_preempt(r)),
+            (r for r in view.running_in(opt.pool) if r.placed_at != now and may_preempt(r)),
             key=victim_order,
         )
         released: list[JobRecord] = []
