@@ -60,7 +60,7 @@ def test_site_energy_carbon_is_the_grid_share_not_covered_by_green_supply() -> N
     assert energy.carbon_kg_per_kwh(5, 2) == pytest.approx(0.8 * 0.6)
     with pytest.raises(DomainError, match="unknown profile 'nope'"):
         SiteEnergy.from_dict({"grid_kg_per_kwh": "nope", "price_per_kwh": 1}, {})
-    with pytest.raises(DomainError, match="within 0..1"):
+    with pytest.raises(DomainError, match=r"within 0\.\.1"):
         SiteEnergy.from_dict({"grid_kg_per_kwh": 0.5, "green_share": 1.5, "price_per_kwh": 1}, {})
 
 

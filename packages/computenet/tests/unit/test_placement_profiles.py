@@ -17,6 +17,7 @@ from computenet.domain.hardware import Precision
 from computenet.domain.jobs import JobKind, JobSpec, JobState, PendingReason, Work
 from computenet.domain.network import Network
 from computenet.scheduling import Scheduler, make_policy
+from computenet.scheduling.policies.profiles import ProfilePlacer
 from computenet.scheduling.records import JobRecord
 from computenet.scheduling.scoring import Weights
 from computenet.simulation.engine import Simulation
@@ -77,13 +78,17 @@ def site_of(s: Scheduler, j: JobRecord) -> str:
 # ------------------------------------------------------------------ time-shifting
 
 
+# carbon weighs three times a relative slowdown: a 2 h job waits 4 h to run on solar power
+GREEN = "fifo+green:carbon=3"
+
+
 def solar_site() -> Network:
     """One site whose power is all solar 10:00-16:00 and all grid (0.8 kg/kWh) otherwise."""
     return network(site("solar", pool("A100"), energy=energy(0.8, {"hours": day_hours(1.0, 0.0)})))
 
 
 def test_a_deferrable_job_moves_to_the_green_hour_when_allowed() -> None:
-    s = scheduler(solar_site(), "fifo+green")
+    s = scheduler(solar_site(), GREEN)
     j = s.submit(job("train", deferrable=True, deadline_s=12 * HOUR), 0.0)
     result = s.schedule(0.0)
     assert result.started == []
@@ -97,7 +102,7 @@ def test_a_deferrable_job_moves_to_the_green_hour_when_allowed() -> None:
     sim = Simulation(
         solar_site(),
         CATALOG,
-        make_policy("fifo+green"),
+        make_policy(GREEN),
         [job("train", deferrable=True, deadline_s=12 * HOUR)],
         calendar=SIX_AM,
     )
@@ -111,11 +116,11 @@ def test_a_deferrable_job_moves_to_the_green_hour_when_allowed() -> None:
 @pytest.mark.parametrize(
     ("policy", "spec"),
     [
-        ("fifo+green", {"deferrable": False}),  # not deferrable
-        ("fifo+green", {"deferrable": True, "deadline_s": 3 * HOUR}),  # cannot wait till 10:00
+        (GREEN, {"deferrable": False}),  # not deferrable
+        (GREEN, {"deferrable": True, "deadline_s": 3 * HOUR}),  # cannot wait till 10:00
         ("fifo+fast", {"deferrable": True, "deadline_s": 12 * HOUR}),  # the profile never shifts
-        ("fifo+green:shift=0", {"deferrable": True}),
-        ("fifo+green:max_defer_h=2", {"deferrable": True}),
+        (GREEN + ",shift=0", {"deferrable": True}),
+        (GREEN + ",max_defer_h=2", {"deferrable": True}),
         ("fifo", {"deferrable": True}),  # no profile: no time-shifting
     ],
 )
@@ -131,13 +136,13 @@ def test_a_deferrable_job_starts_at_once_when_not_allowed_to_wait(
 def test_a_short_job_does_not_wait_hours_for_a_little_carbon() -> None:
     """Time counts relative to the job's own length: four hours' wait is 48 times the run
     of a five-minute job, worth far more than its carbon."""
-    s = scheduler(solar_site(), "fifo+green")
+    s = scheduler(solar_site(), GREEN)
     s.submit(job("short", hours=5 / 60, deferrable=True, deadline_s=12 * HOUR), 0.0)
     assert [x.id for x in s.schedule(0.0).started] == ["short"]
 
 
 def test_a_held_job_does_not_block_a_strict_queue_and_is_due_without_a_full_pass() -> None:
-    s = scheduler(solar_site(), "fifo+green")
+    s = scheduler(solar_site(), GREEN)
     s.submit(job("held", deferrable=True, deadline_s=12 * HOUR), 0.0)
     s.schedule(0.0)
     s.submit(job("next", at=1.0), 1.0)
@@ -178,21 +183,29 @@ def test_fp64_work_never_lands_on_fp64_poor_chips_whatever_the_profile() -> None
 
 def test_the_profile_weights_decide_between_a_fast_dirty_and_a_slow_green_site() -> None:
     """H100 runs fp16 work 3.2x faster than an A100, but at a coal-heavy site; the A100
-    site is green. `fast` takes speed, `green` the carbon, `score:carbon=...` in between."""
+    site is green. Saving 90 % of the carbon is worth the slowdown at carbon weight 3, not
+    at the `green` profile's 1, nor at 0.1."""
     net = network(
         site("coal", pool("H100"), energy=energy(0.9, 0.0, 0.6)),
         site("hydro", pool("A100"), energy=energy(0.9, 0.95, 0.6)),
     )
     picks = {}
-    for policy in ("fifo+fast", "fifo+green", "fifo+score:carbon=0.1", "fifo"):
+    for policy in (
+        "fifo+fast",
+        "fifo+green:carbon=3",
+        "fifo+green",
+        "fifo+score:carbon=0.1",
+        "fifo",
+    ):
         s = scheduler(net, policy)
         j = s.submit(job("j", precision=Precision.FP16), 0.0)
         s.schedule(0.0)
         picks[policy] = site_of(s, j)
     assert picks == {
         "fifo+fast": "coal",
-        "fifo+green": "hydro",
-        "fifo+score:carbon=0.1": "coal",  # too little weight to pay a 3.2x slowdown
+        "fifo+green:carbon=3": "hydro",
+        "fifo+green": "coal",  # too little weight to pay a 3.2x slowdown
+        "fifo+score:carbon=0.1": "coal",
         "fifo": "coal",  # the fastest placer
     }
 
@@ -202,12 +215,12 @@ def test_every_placement_records_why_here() -> None:
         site("coal", pool("H100"), energy=energy(0.9, 0.0, 0.6)),
         site("hydro", pool("A100"), energy=energy(0.9, 0.95, 0.6)),
     )
-    s = scheduler(net, "fifo+green", record_events=True)
+    s = scheduler(net, "fifo+green:carbon=3", record_events=True)
     j = s.submit(job("j", precision=Precision.FP16), 0.0)
     s.schedule(0.0)
     why = j.why
     assert why is not None
-    assert (why.site, why.accelerator, why.profile) == ("hydro", "A100", "green")
+    assert (why.site, why.accelerator, why.profile) == ("hydro", "A100", "green:carbon=3")
     assert why.runtime_s == pytest.approx(2 * HOUR)
     assert why.energy_kwh == pytest.approx(0.4 * 1.3 * 2)  # 400 W x PUE 1.3 x 2 h
     assert why.carbon_kg == pytest.approx(why.energy_kwh * 0.05 * 0.9)
@@ -317,13 +330,14 @@ def test_profiles_are_plugins_with_inline_weights() -> None:
     p = make_policy("sjf+backfill+green:carbon=8,max_defer_h=6")
     assert p.name == "sjf+backfill+green:carbon=8,max_defer_h=6"
     assert p.backfill and p.placer.scores
-    weights = getattr(p.placer, "weights")
+    assert isinstance(p.placer, ProfilePlacer)
+    weights = p.placer.weights
     assert weights == Weights(carbon=8.0, shift=True, max_defer_s=6 * HOUR)
     assert p.shifter is not None
     assert make_policy("fast").shifter is None
     assert not make_policy("fifo").placer.scores
     custom = make_policy("drf+mine", {"mine": Weights(cost=2.0)})
-    assert getattr(custom.placer, "weights").cost == 2.0
+    assert isinstance(custom.placer, ProfilePlacer) and custom.placer.weights.cost == 2.0
     with pytest.raises(UnknownNameError) as info:
         make_policy("fifo+greener")
     assert "green" in info.value.valid and "fast" in info.value.valid

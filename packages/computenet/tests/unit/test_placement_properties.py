@@ -217,7 +217,7 @@ def test_deferral_fingerprint_is_deterministic() -> None:
         sim = Simulation(
             net,
             CATALOG,
-            make_policy("sjf+backfill+green"),
+            make_policy("sjf+backfill+green:carbon=5"),
             order,
             calendar=Calendar.starting("2024-07-01T00:00:00"),
         )

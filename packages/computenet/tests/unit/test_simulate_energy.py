@@ -95,6 +95,7 @@ policies: [sjf+backfill, sjf+backfill+greener]
 profiles:
   greener: {{base: green, carbon: 6}}
 tradeoff: {{base: sjf+backfill, profile: green, weight: carbon, values: [0, 5]}}
+start: 2017-09-04T19:00:00
 """
 
 
@@ -179,3 +180,37 @@ def test_assumptions_are_applied_deterministically() -> None:
     assert apply_assumptions(jobs, {}, net) == jobs
     with pytest.raises(DomainError, match="slack_h"):
         apply_assumptions(jobs, {"deferrable": {"min_work_h": 1}}, net)
+
+
+def test_figures_do_not_depend_on_the_process_hash_seed() -> None:
+    """Sets of tenant names iterate in hash order, which changes between processes; the
+    fair-share figures must not (they once differed in the last digit of Jain's index)."""
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed in ("1", "2"):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "computenet.cli.main",
+                "simulate",
+                "--trace",
+                "synthetic:jobs=400,tenants=7,load=1.2",
+                "--network-scale",
+                "0.01",
+                "--policy",
+                "drf+backfill",
+                "--json",
+            ],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figures = json.loads(done.stdout)["policies"]["drf+backfill"]
+        del figures["wall_s"]
+        outputs.append(figures)
+    assert outputs[0] == outputs[1]
+    assert outputs[0]["jain_fairness"] < 1.0  # contended: the fairness sums were exercised

@@ -99,6 +99,7 @@ def test_demo_journey_verifies_end_to_end(demo: Store, settings: Settings) -> No
             keys
         )  # ...lot 2 after
         assert audit_ledger(session).ok
+        assert audit_ledger(session, parallel_from=1).ok
     assert seed_demo(settings, demo).startswith("already seeded")  # idempotent
 
 
@@ -116,10 +117,12 @@ def test_flip_a_byte_of_a_stored_event(demo: Store) -> None:
     assert status == "tampered"
     assert {(Problem.EDITED, seq), (Problem.BAD_SIGNATURE, seq)} <= found
     assert (Problem.BROKEN_LINK, package_seqs(demo)["packaging"]) in found  # next in the chain
-    with demo.session() as session:
-        audit = audit_ledger(session)
-    assert {(f.problem, f.seq) for f in audit.findings} >= {(Problem.EDITED, seq)}
-    assert Problem.ROOT_MISMATCH in {f.problem for f in audit.findings}
+    for parallel_from in (10**9, 1):  # in this process, and re-hashed by two worker processes
+        with demo.session() as session:
+            audit = audit_ledger(session, parallel_from=parallel_from)
+        assert {(f.problem, f.seq) for f in audit.findings} >= {(Problem.EDITED, seq)}
+        assert Problem.ROOT_MISMATCH in {f.problem for f in audit.findings}
+        assert audit.events == 80
 
 
 def test_drop_an_event(demo: Store) -> None:

@@ -44,6 +44,7 @@ class EnergyModel:
         self.pue: list[float] = []
         self.index: dict[str, int] = {}
         self._base = 0  # local hour index of column 0
+        self._base_t = 0.0  # scheduler time at which that hour begins
         self._hours = 0
         # per site: values and running sums (cum[i] = sum of values before column i)
         self._vals: list[list[list[float]]] = []
@@ -86,22 +87,24 @@ class EnergyModel:
 
     # -- questions -----------------------------------------------------------------------
 
-    def hour_position(self, t: float) -> float:
-        """Local hours since 1970-01-01 00:00 local time, as a float."""
+    def _positions(self, t0: float, t1: float) -> tuple[float, float]:
+        """Hours from the tables' first column to t0 and t1, the tables made to cover
+        them. Measured from a nearby time, not the epoch, so short windows stay exact."""
         cal = self.calendar
-        return (cal.origin_s + t) / 3600.0 + cal.utc_offset_h
+        lo, hi = cal.local_hour_index(t0), cal.local_hour_index(t1)
+        if not self._hours or lo - 1 < self._base or hi + 2 > self._base + self._hours:
+            self._ensure(lo - 1, hi + 2)
+        return (t0 - self._base_t) / 3600.0, (t1 - self._base_t) / 3600.0
 
     def window(self, site: int, t0: float, t1: float) -> Window:
         """Means over [t0, t1] (the values at t0 when the window is empty)."""
-        x0, x1 = self.hour_position(t0), self.hour_position(t1)
-        i0, i1 = math.floor(x0), math.floor(x1)
-        self._ensure(i0, i1 + 1)
-        j0, j1 = i0 - self._base, i1 - self._base
+        x0, x1 = self._positions(t0, t1)
+        j0, j1 = math.floor(x0), math.floor(x1)
         vals, cum = self._vals[site], self._cum[site]
-        if x1 <= x0:
+        if x1 <= x0 or j0 == j1:  # within one hour: its values (exact, no sums)
             return Window(vals[0][j0], vals[1][j0], vals[2][j0])
         span = x1 - x0
-        f0, f1 = x0 - i0, x1 - i1
+        f0, f1 = x0 - j0, x1 - j1
         out = []
         for m in range(_METRICS):
             v, c = vals[m], cum[m]
@@ -110,38 +113,31 @@ class EnergyModel:
 
     def mean(self, site: int, metric: int, t0: float, t1: float) -> float:
         """One metric's mean over [t0, t1] (`window` without the other two)."""
-        cal = self.calendar
-        x0 = (cal.origin_s + t0) / 3600.0 + cal.utc_offset_h
-        x1 = (cal.origin_s + t1) / 3600.0 + cal.utc_offset_h
-        i0, i1 = math.floor(x0), math.floor(x1)
-        base = self._base
-        if not self._hours or i0 < base or i1 + 1 > base + self._hours:
-            self._ensure(i0, i1 + 1)
-            base = self._base
+        x0, x1 = self._positions(t0, t1)
+        j0, j1 = math.floor(x0), math.floor(x1)
         v = self._vals[site][metric]
-        j0 = i0 - base
-        if x1 <= x0:
+        if x1 <= x0 or j0 == j1:  # within one hour: its value (exact, no sums)
             return v[j0]
-        j1 = i1 - base
         c = self._cum[site][metric]
-        return (c[j1] + (x1 - i1) * v[j1] - c[j0] - (x0 - i0) * v[j0]) / (x1 - x0)
+        return (c[j1] + (x1 - j1) * v[j1] - c[j0] - (x0 - j0) * v[j0]) / (x1 - x0)
 
     def integrals(
         self, sites: IntArray, t0: FloatArray, t1: FloatArray
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Vectorised sums over windows, in value x hours: carbon (kg per kW), green hours,
         price (money per kW). `sites`, `t0`, `t1` are arrays of one shape."""
-        cal = self.calendar
-        x0 = (cal.origin_s + t0) / 3600.0 + cal.utc_offset_h
-        x1 = (cal.origin_s + t1) / 3600.0 + cal.utc_offset_h
-        i0, i1 = np.floor(x0).astype(np.int64), np.floor(x1).astype(np.int64)
-        self._ensure(int(i0.min()), int(i1.max()) + 1)
-        j0, j1 = i0 - self._base, i1 - self._base
-        f0, f1 = x0 - i0, x1 - i1
+        self._positions(float(t0.min()), float(t1.max()))  # the tables cover them
+        x0 = (t0 - self._base_t) / 3600.0
+        x1 = (t1 - self._base_t) / 3600.0
+        j0, j1 = np.floor(x0).astype(np.int64), np.floor(x1).astype(np.int64)
+        f0, f1 = x0 - j0, x1 - j1
+        same_hour = j0 == j1
         out = []
         for m in range(_METRICS):
             v, c = self._np_vals[m], self._np_cum[m]
-            out.append(c[sites, j1] + f1 * v[sites, j1] - c[sites, j0] - f0 * v[sites, j0])
+            summed = c[sites, j1] + f1 * v[sites, j1] - c[sites, j0] - f0 * v[sites, j0]
+            # within one hour: the value times the time (exact, no difference of sums)
+            out.append(np.where(same_hour, v[sites, j0] * (x1 - x0), summed))
         return out[0], out[1], out[2]
 
     # -- the tables ----------------------------------------------------------------------
@@ -167,6 +163,7 @@ class EnergyModel:
             self._cum = [[[0.0] for _ in range(_METRICS)] for _ in self._energy]
             first = 0
         self._base = base
+        self._base_t = self.calendar.time_of_hour(base)
         slots = [Calendar.month_hour(base + i) for i in range(first, hours)]
         ref = self.reference
         for s, energy in enumerate(self._energy):

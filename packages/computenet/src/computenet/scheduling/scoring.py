@@ -328,25 +328,24 @@ class Scorer:
     def best_later(
         self, job: JobRecord, now: float, weights: Weights
     ) -> tuple[float, float] | None:
-        """The best (score, start) among later whole hours, any pool, up to the job's
-        deadline and the profile's deferral limit; None when there is no later hour."""
+        """The best (score, start) among later whole hours, up to the job's deadline and
+        the profile's deferral limit, at pools where that hour beats starting there now
+        (the gain comes from the hour, not from a pool being busy now); None if none."""
         spec = job.spec
         basics = self.basics(job, now)
         if not basics.per_pool:
             return None
         cal = self.energy.calendar
         first = cal.time_of_hour(cal.local_hour_index(now) + 1)
-        starts = np.arange(first, now + weights.max_defer_s + 1e-9, HOUR)
-        if starts.size == 0:
+        later = np.arange(first, now + weights.max_defer_s + 1e-9, HOUR)
+        if later.size == 0:
             return None
         pools = list(basics.per_pool)
         rows = np.array([basics.per_pool[p] for p in pools])  # staging, runtime, kW
         staging, runtime, kw = rows[:, 0], rows[:, 1], rows[:, 2]
         sites = np.array([self._site_of[p] for p in pools], dtype=np.int64)
-        latest = np.full(len(pools), np.inf)
-        if spec.deadline_s is not None:
-            latest = spec.submit_time + spec.deadline_s - staging - runtime
-        # the (pool, start) grid
+        # column 0: starting now; then each later hour
+        starts = np.concatenate(([now], later))
         s_grid = np.broadcast_to(starts[None, :], (len(pools), starts.size))
         t0 = s_grid + staging[:, None]
         t1 = t0 + runtime[:, None]
@@ -363,12 +362,16 @@ class Scorer:
             )
         if weights.cost > 0 and ref.price_per_kwh > 0:
             score = score + weights.cost * kw[:, None] * price_h / (e_ref * ref.price_per_kwh)
-        score = np.where(s_grid <= latest[:, None], score, np.inf)
+        latest = np.full(len(pools), np.inf)
+        if spec.deadline_s is not None:
+            latest = spec.submit_time + spec.deadline_s - staging - runtime
+        allowed = (s_grid[:, 1:] <= latest[:, None]) & (score[:, 1:] < score[:, :1])
+        score = np.where(allowed, score[:, 1:], np.inf)
         flat = int(np.argmin(score))
         best = float(score.flat[flat])
         if best == float("inf"):
             return None
-        return best, float(s_grid.flat[flat])
+        return best, float(later[flat % later.size])
 
     def explain(
         self,

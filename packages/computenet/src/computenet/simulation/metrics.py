@@ -25,14 +25,16 @@ def jain_index(values: Sequence[float]) -> float:
 def water_fill(
     capacity: float, demand: Mapping[str, float], weight: Mapping[str, float]
 ) -> dict[str, float]:
-    """Weighted max-min fair split of `capacity` among demands (each capped by its demand)."""
-    share = dict.fromkeys(demand, 0.0)
-    active = {t for t, d in demand.items() if d > 0}
+    """Weighted max-min fair split of `capacity` among demands (each capped by its demand).
+    Tenants are visited in name order: float sums then come out the same in every process
+    (set order follows string hashing, which changes between runs)."""
+    share = dict.fromkeys(sorted(demand), 0.0)
+    active = [t for t in share if demand[t] > 0]
     left = capacity
     while active and left > 1e-9:
         total_w = sum(weight.get(t, 1.0) for t in active)
         step = left / total_w
-        done = {t for t in active if demand[t] - share[t] <= step * weight.get(t, 1.0)}
+        done = [t for t in active if demand[t] - share[t] <= step * weight.get(t, 1.0)]
         if not done:
             for t in active:
                 share[t] += step * weight.get(t, 1.0)
@@ -40,7 +42,7 @@ def water_fill(
         for t in done:
             left -= demand[t] - share[t]
             share[t] = demand[t]
-        active -= done
+        active = [t for t in active if t not in done]
     return share
 
 
@@ -103,7 +105,7 @@ class Collector:
             frag = unusable_free(cluster, head) / free if free else 0.0
             demand = {
                 t_: alloc.get(t_, 0) + self.pending_milli.get(t_, 0)
-                for t_ in set(alloc) | set(self.pending_milli)
+                for t_ in sorted(set(alloc) | set(self.pending_milli))
             }
             fair = water_fill(
                 float(cluster.allocated_milli),

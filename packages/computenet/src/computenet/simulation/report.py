@@ -437,7 +437,7 @@ def _plot_energy(path: Path, results: Sequence[PolicyResult]) -> bool:
     panels = [(label, values) for label, values in panels if any(v > 0 for v in values)]
     if not results or not panels:
         return False
-    fig = _new_figure(max(7.0, 1.0 * len(results) + 4), 3.0 * len(panels))
+    fig = _new_figure(max(7.0, 1.0 * len(results) + 4), 2.3 * len(panels) + 0.8)
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)
     names = [_ascii(r.policy) for r in results]
     for (label, values), row in zip(panels, axes, strict=True):
@@ -453,8 +453,14 @@ def _plot_energy(path: Path, results: Sequence[PolicyResult]) -> bool:
     return True
 
 
-def _plot_tradeoff(path: Path, weight: str, points: Sequence[tuple[float, PolicyResult]]) -> bool:
-    """Carbon against average JCT as one weight rises: the trade-off curve."""
+def _plot_tradeoff(
+    path: Path,
+    weight: str,
+    points: Sequence[tuple[float, PolicyResult]],
+    others: Sequence[PolicyResult] = (),
+) -> bool:
+    """Carbon against average JCT as one weight rises (the trade-off curve), with the
+    compared policies as grey crosses on the same axes."""
     pts = [
         (v, r.avg_jct_s / HOUR, (_finite(r.carbon_kg) or 0.0) / 1000.0, r.green_share)
         for v, r in points
@@ -462,20 +468,35 @@ def _plot_tradeoff(path: Path, weight: str, points: Sequence[tuple[float, Policy
     ]
     if len(pts) < 2:
         return False
-    fig = _new_figure(7.5, 4.6)
+    fig = _new_figure(8.0, 5.0)
     ax = fig.add_subplot()
     xs = [p[1] for p in pts]
     ys = [p[2] for p in pts]
-    ax.plot(xs, ys, marker="o", color="tab:green")
-    for v, x, y, green in pts:
+    ax.plot(xs, ys, marker="o", color="tab:green", label=_ascii(f"{weight} weight sweep"))
+    for i, (v, x, y, green) in enumerate(pts):
         share = f", {100 * green:.0f}% green" if green is not None else ""
         ax.annotate(
             _ascii(f"{weight}={v:g}{share}"),
             (x, y),
             textcoords="offset points",
-            xytext=(6, 4),
+            xytext=(8, 6) if i % 2 == 0 else (8, -14),  # alternate: close points stay legible
             fontsize="small",
         )
+    for r in others:
+        carbon = _finite(r.carbon_kg)
+        if carbon is None:
+            continue
+        ax.plot([r.avg_jct_s / HOUR], [carbon / 1000.0], marker="x", color="grey")
+        ax.annotate(
+            _ascii(r.policy),
+            (r.avg_jct_s / HOUR, carbon / 1000.0),
+            textcoords="offset points",
+            xytext=(-8, 8),
+            ha="right",
+            fontsize="x-small",
+            color="dimgrey",
+        )
+    ax.legend(fontsize="small", loc="upper right")
     ax.set_xlabel("average job completion time (h)")
     ax.set_ylabel("carbon (t CO2)")
     ax.set_title(_ascii(f"Carbon vs JCT as the {weight} weight rises"))
@@ -712,7 +733,10 @@ def write_report(
         ("fairness.png", lambda p: _plot_fairness(p, results)),
         ("packing.png", lambda p: _plot_packing(p, packing)),
         ("energy.png", lambda p: _plot_energy(p, results)),
-        ("tradeoff.png", lambda p: tradeoff is not None and _plot_tradeoff(p, *tradeoff)),
+        (
+            "tradeoff.png",
+            lambda p: tradeoff is not None and _plot_tradeoff(p, *tradeoff, others=results),
+        ),
     ]
     images: list[str] = []
     for name, draw in plots:

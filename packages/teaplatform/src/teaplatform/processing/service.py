@@ -680,6 +680,7 @@ def trace_completed(session: Session, settings: Settings, now: datetime) -> int:
     if importlib.util.find_spec("teaplatform.trace.hooks") is None:
         return 0
     from teaplatform.trace.hooks import record_processing_batch
+    from teaplatform.trace.service import TraceError
 
     pending = select(BatchRow).where(
         BatchRow.state == BatchState.COMPLETED.value, BatchRow.traced_at.is_(None)
@@ -691,7 +692,8 @@ def trace_completed(session: Session, settings: Settings, now: datetime) -> int:
             with session.begin_nested():
                 event = record_processing_batch(session, settings, record, now=now).event_id
             recorded += 1
-        except ValueError as exc:  # the ledger's EventError (a ValueError): a bad record
+        # a bad record (EventError is a ValueError) or a refusal such as no valid key (TraceError)
+        except (ValueError, TraceError) as exc:
             log.warning("batch %s not traced: %s", row.code, exc)
             event = f"error: {exc}"[:200]
         row.traced_at, row.trace_event = now, event

@@ -1,4 +1,4 @@
-"""The whole-ledger audit from the store: `verify.audit` fed by streaming queries.
+"""The whole-ledger audit from the store: `verify.audit_hashed` fed by streaming queries.
 
 Fast by default: one pass re-hashes every event's bytes, checks every lot's chain and every
 day's Merkle root and checkpoint signature; Ed25519 per event only where no signed checkpoint
@@ -7,14 +7,16 @@ processes (Ed25519 verification is ~50-140 µs per event in one core).
 """
 
 import itertools
-from collections.abc import Iterator, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from teaplatform.store.db import make_engine
 from teaplatform.trace.service import checkpoint_of, keyring
 from teaplatform.trace.signing import KeyInfo
 from teaplatform.trace.tables import TraceCheckpoint, TraceEvent, TraceLot
@@ -23,7 +25,8 @@ from teaplatform.trace.verify import (
     Finding,
     StoredEvent,
     StoredLink,
-    audit,
+    audit_hashed,
+    hash_events,
     verify_event,
 )
 
@@ -70,8 +73,66 @@ def _verify_chunk(events: Sequence[StoredEvent], keys: dict[str, KeyInfo]) -> li
     return [f for event in events for f in verify_event(event, keys)[0]]
 
 
-def audit_ledger(session: Session, *, signatures: bool = False, workers: int = 2) -> AuditReport:
-    """Audit every event, chain and day of the ledger in `session`'s database."""
+_EVENTS_SQL = "SELECT seq, body, digest FROM trace_events"
+Hashed = tuple[list[bytes], list[Finding]]  # what `hash_events` returns
+_FORK = multiprocessing.get_context("fork")  # workers start in milliseconds, sharing nothing
+
+
+def _hash_range(url: str, first: int, last: int) -> Hashed:
+    """Re-hash ledger seqs first..last in a worker process, on its own connection."""
+    engine = make_engine(url)
+    try:
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(
+                f"{_EVENTS_SQL} WHERE seq BETWEEN {int(first)} AND {int(last)} ORDER BY seq"
+            )
+            rows = iter(lambda: cursor.fetchmany(_BATCH), [])
+            return hash_events((row for batch in rows for row in batch), first, last)
+        finally:
+            connection.close()
+    finally:
+        engine.dispose()
+
+
+def _hashing(session: Session, workers: int, parallel_from: int) -> Callable[[], Hashed]:
+    """Start `hash_events` over the whole ledger; call the result for it. A big file database
+    is hashed on `workers` processes, each range on its own connection, meanwhile this process
+    reads the links."""
+    url = session.connection().engine.url
+    size = session.scalar(select(func.max(TraceEvent.seq))) or 0
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    if workers <= 1 or size < parallel_from or in_memory:
+        return lambda: hash_events(_raw_rows(session, f"{_EVENTS_SQL} ORDER BY seq"))
+    step = -(-size // workers)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_FORK)
+    futures = [
+        pool.submit(
+            _hash_range, url.render_as_string(hide_password=False), a, min(a + step - 1, size)
+        )
+        for a in range(1, size + 1, step)
+    ]
+
+    def collect() -> Hashed:
+        with pool:
+            digests: list[bytes] = []
+            findings: list[Finding] = []
+            for future in futures:
+                part, found = future.result()
+                digests.extend(part)
+                findings.extend(found)
+            return digests, findings
+
+    return collect
+
+
+def audit_ledger(
+    session: Session, *, signatures: bool = False, workers: int = 2, parallel_from: int = 100_000
+) -> AuditReport:
+    """Audit every event, chain and day of the ledger in `session`'s database; a ledger of
+    `parallel_from` events or more is re-hashed on `workers` processes."""
+    hashing = _hashing(session, workers, parallel_from)
     keys = keyring(session)
     checkpoints = [
         checkpoint_of(row)
@@ -83,13 +144,16 @@ def audit_ledger(session: Session, *, signatures: bool = False, workers: int = 2
             select(TraceLot.lot, TraceLot.head_seq, TraceLot.head_digest)
         )
     }
-    events = _raw_rows(session, "SELECT seq, body, digest FROM trace_events ORDER BY seq")
-    links = map(
-        StoredLink._make,
-        _raw_rows(
-            session, "SELECT lot, seq, event_seq, prev FROM trace_links ORDER BY event_seq, lot"
-        ),
+    # read the links while the workers hash (a list: the chains need the hashes first)
+    links = list(
+        map(
+            StoredLink._make,
+            _raw_rows(
+                session, "SELECT lot, seq, event_seq, prev FROM trace_links ORDER BY event_seq, lot"
+            ),
+        )
     )
+    hashed = hashing()
     with (
         ProcessPoolExecutor(max_workers=workers)
         if signatures and workers > 1
@@ -105,8 +169,8 @@ def audit_ledger(session: Session, *, signatures: bool = False, workers: int = 2
                 f for found in pool.map(_verify_chunk, chunks, [keys] * len(chunks)) for f in found
             ]
 
-        return audit(
-            events,
+        return audit_hashed(
+            hashed,
             links,
             heads,
             checkpoints,

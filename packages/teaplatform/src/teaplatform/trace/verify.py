@@ -308,10 +308,8 @@ def audit(
 ) -> AuditReport:
     """The whole ledger. `events` yields (seq, body, recorded hash) in seq order; see
     `audit_hashed` for the rest."""
-    digests, findings = hash_events(events)
     return audit_hashed(
-        digests,
-        findings,
+        hash_events(events),
         links,
         heads,
         checkpoints,
@@ -322,8 +320,7 @@ def audit(
 
 
 def audit_hashed(
-    digests: list[bytes],
-    hash_findings: list[Finding],
+    hashed: tuple[list[bytes], list[Finding]],
     links: Iterable[StoredLink],
     heads: Mapping[str, tuple[int, bytes]],
     checkpoints: Sequence[Checkpoint],
@@ -338,6 +335,7 @@ def audit_hashed(
     `load_events(first, last)` and fully verified; `signatures`, when given, verifies every
     event's signature too (e.g. in parallel processes).
     """
+    digests, hash_findings = hashed
     report = AuditReport(findings=list(hash_findings))
     report.events = sum(1 for d in digests if d)
 

@@ -35,14 +35,14 @@ class DetectorConfig(_Strict):
     head_width: Positive = 32
     stride: Literal[4] = 4  # output stride of the centre heatmap
     epochs: Positive = 14
-    batch_size: Positive = 16
-    lr: float = Field(default=3e-3, gt=0)
+    batch_size: Positive = 8
+    lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=5e-4, ge=0)
     warmup_epochs: int = Field(default=1, ge=0)
     size_weight: float = Field(default=1.0, ge=0)
     # augmentation: scale of the 640-px photo relative to the network's base scale
-    scale_range: tuple[float, float] = (0.7, 1.5)
-    mosaic: Fraction = 0.5
+    scale_range: tuple[float, float] = (0.75, 1.33)
+    mosaic: Fraction = 0.25
     flip: bool = True
     hsv: tuple[Fraction, Fraction, Fraction] = (0.015, 0.5, 0.3)  # hue, saturation, value gains
     # inference
@@ -58,10 +58,10 @@ class ClassifierConfig(_Strict):
     data: str = "tea/leaf_disease"
     val_fraction: Fraction = 0.2
     max_images: int | None = None
-    image_size: Positive = 64
+    image_size: Positive = 96
     widths: tuple[Positive, Positive, Positive, Positive] = (16, 32, 64, 128)
     dropout: Fraction = 0.2
-    epochs: Positive = 45
+    epochs: Positive = 60
     batch_size: Positive = 32
     lr: float = Field(default=3e-3, gt=0)
     weight_decay: float = Field(default=5e-4, ge=0)

@@ -5,8 +5,8 @@ deferrable job wait for a greener or cheaper hour.
 Built-in profiles (weights of time, energy, carbon, cost; whether to time-shift):
 
     fast      1, 0, 0, 0        least completion time, staging included
-    green     1, 0, 3, 0, shift carbon weighs three times a relative slowdown
-    cheap     1, 0, 0, 3, shift the same for the electricity bill
+    green     1, 0, 1, 0, shift a 10 % slower run is worth 10 % of an average-grid footprint
+    cheap     1, 0, 0, 1, shift the same for the electricity bill
     balanced  1, 0.5, 1, 1, shift
     score     1, 0, 0, 0        a blank to fill inline: `score:time=1,carbon=8,shift=1`
 
@@ -25,8 +25,8 @@ from computenet.scheduling.scoring import ScoreBreakdown, Scorer, Weights
 
 PROFILES: dict[str, Weights] = {
     "fast": Weights(),
-    "green": Weights(carbon=3.0, shift=True),
-    "cheap": Weights(cost=3.0, shift=True),
+    "green": Weights(carbon=1.0, shift=True),
+    "cheap": Weights(cost=1.0, shift=True),
     "balanced": Weights(energy=0.5, carbon=1.0, cost=1.0, shift=True),
     "score": Weights(),
 }
@@ -83,9 +83,12 @@ class ProfilePlacer(PlacerBase):
 
 
 class TimeShifter:
-    """Holds a deferrable job when a later whole hour, at any of its pools, scores better
-    than starting now where it fits — within its deadline and the profile's limit. Each
-    job is weighed once, the first time it could start."""
+    """Holds a deferrable job when a later whole hour at one of its pools scores better
+    than starting now where it fits — within its deadline and the profile's limit — and
+    better than starting at that pool now: the gain must come from the hour (greener or
+    cheaper power), not merely from a faster pool that is busy now. Capacity later is not
+    known: a held job that finds its pool busy starts where it fits then. Each job is
+    weighed once, the first time it could start."""
 
     def __init__(self, name: str, weights: Weights) -> None:
         self.name = name
@@ -97,8 +100,8 @@ class TimeShifter:
         scorer = view.scorer
         if not scorer.energy.has_data:
             return None  # no energy data: no hour is better than another
-        now_score = scorer.score(job, pool, now, now, self.weights, full=False).score
+        here_now = scorer.score(job, pool, now, now, self.weights, full=False).score
         later = scorer.best_later(job, now, self.weights)
-        if later is None or later[0] >= now_score:
+        if later is None or later[0] >= here_now:
             return None
         return later[1]
