@@ -60,6 +60,7 @@ from teaplatform.vision.runtime import OnnxClassifier, OnnxDetector
 REPO = Path(__file__).resolve().parents[3]
 SHARED = Path(os.environ.get("SHARED_DATA", REPO.parent / "shared" / "data"))
 EVAL_THRESHOLD = 0.05  # AP needs the whole curve; P/R are read at the serving threshold
+FIGURE_THRESHOLD = 0.1  # the pictures show weaker detections too (served threshold: 0.25)
 
 
 def _ms(values: list[float]) -> dict[str, float]:
@@ -175,10 +176,12 @@ def figures(detector: OnnxDetector, classifier: OnnxClassifier, out: Path) -> li
     tiles = []
     for item in chosen:
         image = load_rgb(item.image)
-        shoots = shoots_of(image, detector.detect([image])[0], detector.classes)
-        tiles.append(
-            draw_picking(Image.fromarray(image), shoots, plan_for(image, shoots, ArmConfig()))
-        )
+        shoots = shoots_of(image, detector.detect([image], FIGURE_THRESHOLD)[0], detector.classes)
+        tile = draw_picking(Image.fromarray(image), shoots, plan_for(image, shoots, ArmConfig()))
+        pen = ImageDraw.Draw(tile)
+        for box in item.boxes():  # the labelled shoots, thin white, to compare with
+            pen.rectangle(box.tolist(), outline="#ffffff", width=1)
+        tiles.append(tile)
     strip = Image.new("RGB", (sum(t.width for t in tiles), max(t.height for t in tiles)))
     x = 0
     for t in tiles:
