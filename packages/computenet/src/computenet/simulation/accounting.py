@@ -29,20 +29,30 @@ class EnergyAccount:
     def __init__(self, cluster: ClusterState, energy: EnergyModel) -> None:
         self.cluster = cluster
         self.energy = energy
-        self._runs: list[tuple[str, int, int, float, float]] = []
+        # one list per field, not a tuple per run: appending objects that exist already
+        # allocates nothing the garbage collector must track (the run's hot loop)
+        self._tenant: list[str] = []
+        self._pool: list[int] = []
+        self._milli: list[int] = []
+        self._t0: list[float] = []
+        self._t1: list[float] = []
 
     def run(self, tenant: str, pool: int, milli: int, t0: float, t1: float) -> None:
         """Record one stretch of running of `milli` thousandths of devices in `pool`."""
         if t1 > t0 and milli > 0:
-            self._runs.append((tenant, pool, milli, t0, t1))
+            self._tenant.append(tenant)
+            self._pool.append(pool)
+            self._milli.append(milli)
+            self._t0.append(t0)
+            self._t1.append(t1)
 
     def totals(self) -> tuple[Usage, dict[str, Usage], dict[str, Usage]]:
         """(all runs, per tenant, per site)."""
-        if not self._runs:
+        if not self._pool:
             return Usage(), {}, {}
-        tenants, pool_list, milli, start, end = zip(*self._runs, strict=True)
+        pool_list, milli, start, end = self._pool, self._milli, self._t0, self._t1
         tenant_ids: dict[str, int] = {}
-        tenant_of = [tenant_ids.setdefault(t, len(tenant_ids)) for t in tenants]
+        tenant_of = [tenant_ids.setdefault(t, len(tenant_ids)) for t in self._tenant]
         pools = self.cluster.pools
         energy = self.energy
         pool_site = np.array([energy.index[p.site] for p in pools], dtype=np.int64)
