@@ -55,10 +55,10 @@ from computenet.backends.base import (
     RunConflict,
     RunState,
     RunStatus,
-    UnknownRun,
     is_valid_run_id,
     validate_request,
 )
+from computenet.backends.spool import RunSpecs, read_stripped
 
 __all__ = ["RayBackend", "RayUnreachable", "bundles_for", "close_drivers", "pools_from_ray_nodes"]
 
@@ -245,7 +245,7 @@ class RayBackend:
         self._runs_dir = self.root / "runs"
         self._runs_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._specs: dict[str, dict[str, Any]] = {}
+        self._specs = RunSpecs(self._runs_dir)
         self._final: dict[str, RunStatus] = {}
         self._last: dict[str, RunStatus] = {}
         self._seen: dict[str, tuple[float, dict[str, Any]]] = {}  # run -> (when, driver view)
@@ -268,7 +268,7 @@ class RayBackend:
         with self._lock:
             run_dir = self._runs_dir / request.run_id
             spec = request.to_dict()
-            existing = self._spec(request.run_id)
+            existing = self._specs.get(request.run_id)
             if existing is None:
                 if request.workdir is not None and not os.path.isabs(request.workdir):
                     raise InvalidRequest(f"run {request.run_id}: workdir must be an absolute path")
@@ -292,7 +292,7 @@ class RayBackend:
 
     def cancel(self, run_id: str) -> RunStatus:
         with self._lock:
-            run_dir = self._known_dir(run_id)
+            run_dir = self._specs.known_dir(run_id)
             status = self._status(run_id)
             if status.terminal:
                 return status
@@ -314,7 +314,7 @@ class RayBackend:
 
     def log_paths(self, run_id: str) -> tuple[Path, Path]:
         with self._lock:
-            run_dir = self._known_dir(run_id)
+            run_dir = self._specs.known_dir(run_id)
         return run_dir / w.STDOUT, run_dir / w.STDERR
 
     def cluster_resources(self) -> dict[str, Any]:
@@ -363,7 +363,7 @@ class RayBackend:
         return max(1, len(self._specs[run_id].get("devices") or ()))
 
     def _needs_poll(self, run_id: str) -> bool:
-        if run_id in self._final or self._spec(run_id) is None:
+        if run_id in self._final or self._specs.get(run_id) is None:
             return False
         seen = self._seen.get(run_id)
         return seen is None or time.monotonic() - seen[0] >= self.poll_interval_s
@@ -390,10 +390,10 @@ class RayBackend:
         final = self._final.get(run_id)
         if final is not None:
             return final
-        if not is_valid_run_id(run_id) or self._spec(run_id) is None:
+        if not is_valid_run_id(run_id) or self._specs.get(run_id) is None:
             return RunStatus(run_id, RunState.LOST, message="unknown run")
         run_dir = self._runs_dir / run_id
-        stored = _read(run_dir / FINAL)
+        stored = read_stripped(run_dir / FINAL)
         if stored is not None:
             data = json.loads(stored)
             return self._keep(run_id, RunStatus(run_id, RunState(data.pop("state")), **data))
@@ -439,7 +439,7 @@ class RayBackend:
     def _results(self, run_id: str, run_dir: Path) -> list[dict[str, Any] | None]:
         results: list[dict[str, Any] | None] = []
         for index in range(self._count(run_id)):
-            text = _read(run_dir / RESULT.format(index))
+            text = read_stripped(run_dir / RESULT.format(index))
             results.append(None if text is None else json.loads(text))
         return results
 
@@ -518,28 +518,6 @@ class RayBackend:
         return status
 
     # ------------------------------------------------------------------------- files
-
-    def _known_dir(self, run_id: str) -> Path:
-        if not is_valid_run_id(run_id) or self._spec(run_id) is None:
-            raise UnknownRun(run_id)
-        return self._runs_dir / run_id
-
-    def _spec(self, run_id: str) -> dict[str, Any] | None:
-        spec = self._specs.get(run_id)
-        if spec is None and is_valid_run_id(run_id):
-            text = _read(self._runs_dir / run_id / w.SPEC)
-            if text is None:
-                return None
-            spec = json.loads(text)
-            self._specs[run_id] = spec
-        return spec
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
 
 
 def pools_from_ray_nodes(

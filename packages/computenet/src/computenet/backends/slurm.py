@@ -58,7 +58,6 @@ from computenet.backends.base import (
     RunConflict,
     RunState,
     RunStatus,
-    UnknownRun,
     is_valid_run_id,
     validate_request,
 )
@@ -74,6 +73,7 @@ from computenet.backends.slurm_parse import (
     pools_from_nodes,
 )
 from computenet.backends.slurm_script import SlurmSubmitOptions, render_script, sbatch_arguments
+from computenet.backends.spool import RunSpecs, read_stripped
 
 __all__ = ["SlurmBackend", "SlurmUnreachable"]
 
@@ -131,7 +131,7 @@ class SlurmBackend:
         self._instance = instance.read_text(encoding="utf-8").strip()
         self._lock = threading.RLock()
         self._final: dict[str, RunStatus] = {}
-        self._specs: dict[str, dict[str, Any]] = {}
+        self._specs = RunSpecs(self._runs_dir)
         self._jobs: dict[str, SlurmJob] = {}
         self._jobs_at = -float("inf")
         self._jobs_error: str | None = None
@@ -147,7 +147,7 @@ class SlurmBackend:
         with self._lock:
             run_dir = self._runs_dir / request.run_id
             spec = request.to_dict()
-            existing = self._spec(request.run_id)
+            existing = self._specs.get(request.run_id)
             if existing is None:
                 self._check(request)
                 run_dir.mkdir(exist_ok=True)
@@ -169,13 +169,13 @@ class SlurmBackend:
 
     def cancel(self, run_id: str) -> RunStatus:
         with self._lock:
-            run_dir = self._known_dir(run_id)
+            run_dir = self._specs.known_dir(run_id)
             status = self._status(run_id)
             if status.terminal:
                 return status
             if not (run_dir / w.CANCELLED).exists():
                 w.atomic_write(run_dir / w.CANCELLED, json.dumps({"at": self._clock()}))
-            job_id = _read(run_dir / JOB_ID)
+            job_id = read_stripped(run_dir / JOB_ID)
             if job_id is not None:
                 self._scancel(job_id)
             self._jobs_at = -float("inf")
@@ -191,13 +191,13 @@ class SlurmBackend:
 
     def log_paths(self, run_id: str) -> tuple[Path, Path]:
         with self._lock:
-            run_dir = self._known_dir(run_id)
+            run_dir = self._specs.known_dir(run_id)
         return run_dir / w.STDOUT, run_dir / w.STDERR
 
     def slurm_job_id(self, run_id: str) -> str | None:
         """The Slurm job id of a run (None until it was submitted)."""
         with self._lock:
-            return _read(self._known_dir(run_id) / JOB_ID)
+            return read_stripped(self._specs.known_dir(run_id) / JOB_ID)
 
     # ------------------------------------------------------------------------- cluster
 
@@ -300,13 +300,13 @@ class SlurmBackend:
         final = self._final.get(run_id)
         if final is not None:
             return final
-        if not is_valid_run_id(run_id) or self._spec(run_id) is None:
+        if not is_valid_run_id(run_id) or self._specs.get(run_id) is None:
             return RunStatus(run_id, RunState.LOST, message="unknown run")
         run_dir = self._runs_dir / run_id
-        stored = _read(run_dir / FINAL)
+        stored = read_stripped(run_dir / FINAL)
         if stored is not None:
             return self._keep(run_id, _status_from_json(run_id, stored))
-        job_id = _read(run_dir / JOB_ID)
+        job_id = read_stripped(run_dir / JOB_ID)
         cancelled = (run_dir / w.CANCELLED).exists()
         if job_id is None:
             if cancelled:
@@ -317,7 +317,7 @@ class SlurmBackend:
             self._ensure_submitted(run_id, run_dir, raise_refusal=False)
             if run_id in self._final:
                 return self._final[run_id]
-            job_id = _read(run_dir / JOB_ID)
+            job_id = read_stripped(run_dir / JOB_ID)
             self._jobs_at = -float("inf")  # a listing older than the submission lacks it
             if job_id is None:
                 return RunStatus(
@@ -437,28 +437,6 @@ class SlurmBackend:
         raise SlurmUnreachable(message)
 
     # ------------------------------------------------------------------------- files
-
-    def _known_dir(self, run_id: str) -> Path:
-        if not is_valid_run_id(run_id) or self._spec(run_id) is None:
-            raise UnknownRun(run_id)
-        return self._runs_dir / run_id
-
-    def _spec(self, run_id: str) -> dict[str, Any] | None:
-        spec = self._specs.get(run_id)
-        if spec is None and is_valid_run_id(run_id):
-            text = _read(self._runs_dir / run_id / w.SPEC)
-            if text is None:
-                return None
-            spec = json.loads(text)
-            self._specs[run_id] = spec
-        return spec
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
 
 
 def _status_to_json(status: RunStatus) -> dict[str, Any]:
