@@ -48,7 +48,7 @@ def speed(arima_series: int) -> list[dict[str, Any]]:
         ["seasonal-naive"],
         ["theta"],
         ["lightgbm"],
-        list(forecasting.FAST_MODELS),
+        list(forecasting.DEFAULT_MODELS),
         ["auto-ets"],
     ):
         _, seconds = timed(lambda m=models: forecasting.run(panel, M3_H, Freq.MONTH, m, LEVELS))
@@ -122,9 +122,7 @@ def make_plots(directory: Path) -> list[str]:
     cut = panel["ds"].max() - pd.Timedelta(weeks=AVO_H)
     train, test = panel[panel["ds"] <= cut], panel[panel["ds"] > cut]
     shown = ["PLU 4046 (small) / conventional", "PLU 4225 (large) / organic"]
-    fc = forecasting.run(
-        train, AVO_H, Freq.WEEK, ["seasonal-naive", "auto-ets", "lightgbm"], [80, 95]
-    )
+    fc = forecasting.run(train, AVO_H, Freq.WEEK, list(forecasting.DEFAULT_MODELS), [80, 95])
     fig = plots.forecast_figure(
         train,
         fc,
@@ -137,7 +135,7 @@ def make_plots(directory: Path) -> list[str]:
     made.append(str(plots.save(fig, directory / "sales_forecast_avocado.png")))
     records = pd.DataFrame([_record(r) for r in synthetic.generate()])
     tea = build_panel(records, Freq.MONTH)
-    fc = forecasting.run(tea, 12, Freq.MONTH, ["seasonal-naive", "auto-ets", "lightgbm"], [80, 95])
+    fc = forecasting.run(tea, 12, Freq.MONTH, list(forecasting.DEFAULT_MODELS), [80, 95])
     fig = plots.forecast_figure(
         tea,
         fc,

@@ -136,7 +136,7 @@ def test_replay_into_a_real_broker_reaches_the_store(cli: CliRunner, tmp_path: P
         bridge = MqttBridge(store, host, port, client_id="cli-test", flush_interval_s=0.05).start()
         try:
             out = ok(cli, "replay", "--station", "WS01", "--speed", "0", "--limit", "200",
-                     "--start", "2024-06-01T00:00Z", "--broker", f"{host}:{port}")  # fmt: skip
+                     "--start", "2024-06-01T00:00+08:00", "--broker", f"{host}:{port}")  # fmt: skip
             assert "200 readings of WS01 sent" in out
             assert bridge.wait_idle(20, readings=200)
         finally:
@@ -151,7 +151,8 @@ def test_replay_into_a_real_broker_reaches_the_store(cli: CliRunner, tmp_path: P
         )
     store.dispose()
     assert len(got) == 200
-    assert got[0].ts.isoformat() == "2024-06-01T00:00:00+00:00"
+    # the file's first hour of June, China time
+    assert got[0].ts.isoformat() == "2024-05-31T16:00:00+00:00"
 
 
 def test_demo_seed_is_idempotent_and_uses_the_real_stations(

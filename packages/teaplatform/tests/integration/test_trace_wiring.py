@@ -10,7 +10,7 @@ from teaplatform.processing import service as processing
 from teaplatform.settings import Settings
 from teaplatform.store.db import Store
 from teaplatform.trace.epcis import EventError
-from teaplatform.trace.hooks import record_processing_batch
+from teaplatform.trace.hooks import record_grading_result, record_processing_batch
 from teaplatform.trace.journey import verify_lot
 
 pytestmark = pytest.mark.integration
@@ -48,3 +48,18 @@ def test_a_completed_batch_record_becomes_a_verified_trace_event(
         assert step.stage == "processing"
         assert step.details["tea:batch"]["recipe"] == record["recipe"]["name"]
         assert "urn:epc:class:lgtin:0614141.010003.P0-20260402" in report.lots
+
+
+def test_the_first_event_of_a_new_signer_verifies_at_a_sub_millisecond_time(
+    store: Store, tmp_path: Path
+) -> None:
+    """The local organisation's key is made in the same call as its first event: the key's
+    start and the event's record time (signed to the millisecond) must agree."""
+    settings = Settings(data_dir=tmp_path)
+    now = datetime(2026, 4, 5, 2, 0, 0, 123456, tzinfo=UTC)
+    result = {"result_id": "r-1", "lot": "B26-09", "tea_type": "black", "grade": "grade 1"}
+    with store.session() as session:
+        done = record_grading_result(session, settings, {**result, "graded_at": now}, now=now)
+    with store.session() as session:
+        report = verify_lot(session, done.lots[0])
+    assert report is not None and report.status == "verified", report.findings

@@ -12,7 +12,7 @@ from teaplatform.vision.config import ClassifierConfig, DetectorConfig, load_con
 from teaplatform.vision.data import load_rgb, read_yolo_dataset
 from teaplatform.vision.detector_training import train_detector
 from teaplatform.vision.export import PARITY_ATOL, export_onnx, parity
-from teaplatform.vision.models import Detector, DetectorForExport
+from teaplatform.vision.models import Classifier, ClassifierForExport, Detector, DetectorForExport
 from teaplatform.vision.runtime import OnnxClassifier, OnnxDetector
 
 pytestmark = pytest.mark.unit
@@ -76,6 +76,39 @@ def test_onnx_matches_torch_on_a_fresh_detector(tmp_path: Path) -> None:
     x = torch.rand(3, 3, 96, 96)
     export_onnx(module, x[:1], tmp_path / "m.onnx", ["peaks", "regression"])
     assert parity(module, tmp_path / "m.onnx", x) <= PARITY_ATOL
+
+
+def test_a_four_stage_detector_keeps_the_stride_4_outputs_and_exports(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    config = DetectorConfig(image_size=64, widths=(8, 8, 16, 16), depths=(1, 2, 1), head_width=8)
+    module = DetectorForExport(Detector(config, 4)).eval()
+    x = torch.rand(2, 3, 64, 64)
+    peaks, reg = module(x)
+    assert peaks.shape == (2, 4, 16, 16) and reg.shape == (2, 4, 16, 16)
+    export_onnx(module, x[:1], tmp_path / "m.onnx", ["peaks", "regression"])
+    assert parity(module, tmp_path / "m.onnx", x) <= PARITY_ATOL
+
+
+def test_depths_need_one_entry_per_stage() -> None:
+    with pytest.raises(ValueError, match="one entry per stage"):
+        DetectorConfig(widths=(8, 8, 16, 16), depths=(1, 2))
+
+
+def test_flip_averaging_is_the_mean_over_the_four_flips(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    classifier = Classifier(ClassifierConfig(widths=(4, 4, 8, 8), image_size=32), 3).eval()
+    averaged = ClassifierForExport(classifier, flips=True).eval()
+    x = torch.rand(5, 3, 32, 32)
+    with torch.no_grad():
+        views = [x, x.flip(3), x.flip(2), x.flip(2, 3)]
+        expected = torch.stack([torch.softmax(classifier(v), dim=1) for v in views]).mean(0)
+        got = averaged(x)
+        plain = ClassifierForExport(classifier).eval()(x)
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert not torch.allclose(got, plain, atol=1e-4)  # the average is not the plain reading
+    # exported for one image, it serves a batch of five
+    export_onnx(averaged, x[:1], tmp_path / "c.onnx", ["probabilities"])
+    assert parity(averaged, tmp_path / "c.onnx", x) <= PARITY_ATOL
 
 
 def test_tiny_classifier_trains_and_serves(shared_data: Path, tmp_path: Path) -> None:

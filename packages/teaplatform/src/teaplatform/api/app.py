@@ -20,6 +20,7 @@ ROUTER_MODULES = (
     "teaplatform.api.growth",
     "teaplatform.api.processing",
     "teaplatform.api.vision",
+    "teaplatform.api.grading",
     "teaplatform.api.trace",
     "teaplatform.api.sales",
 )

@@ -69,7 +69,7 @@ class SeriesQuery(BaseModel):
 
 class ForecastIn(SeriesQuery):
     horizon: int = Field(12, ge=1, le=104)
-    models: list[ModelName] = ["seasonal-naive", "auto-ets", "lightgbm"]
+    models: list[ModelName] = ["seasonal-naive", "theta", "lightgbm"]  # = DEFAULT_MODELS
     levels: list[int] = Field([80, 95], max_length=4)
 
 
@@ -93,7 +93,7 @@ class ForecastOut(BaseModel):
 
 class BacktestIn(SeriesQuery):
     horizon: int = Field(6, ge=1, le=104)
-    models: list[ModelName] = ["auto-ets", "lightgbm"]
+    models: list[ModelName] = ["theta", "lightgbm"]
     windows: int = Field(3, ge=1, le=12)
     step: int | None = Field(None, ge=1)
 

@@ -577,7 +577,8 @@ def replay(
     device: Annotated[str | None, typer.Option(help="device key [default: the station]")] = None,
     start: Annotated[str | None, typer.Option(help="skip readings before (ISO 8601)")] = None,
     limit: Annotated[int | None, typer.Option(help="send at most this many", min=1)] = None,
-    tz: Annotated[str, typer.Option(help="time zone of the file's hours")] = "UTC",
+    # = garden.replay.STATION_TZ (not imported here: it would load paho for every command)
+    tz: Annotated[str, typer.Option(help="time zone of the file's hours")] = "Asia/Shanghai",
     file: Annotated[
         Path | None, typer.Option(help="another station file (hour,temperature_c)")
     ] = None,

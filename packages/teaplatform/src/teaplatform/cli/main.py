@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "teaplatform.cli.growth",
     "teaplatform.cli.processing",
     "teaplatform.cli.vision",
+    "teaplatform.cli.grading",
     "teaplatform.cli.trace",
     "teaplatform.cli.sales",
 )

@@ -258,7 +258,7 @@ def backtest(
 
     query = _query(product, channel, region, by, freq)
     try:
-        models = check_models(model or ["auto-ets", "lightgbm"])
+        models = check_models(model or ["theta", "lightgbm"])
     except ValueError as exc:
         raise _fail(str(exc)) from None
     store = _store()

@@ -3,29 +3,30 @@
 The garden, its plots and their coordinates are made up (labelled SYNTHETIC), placed at Jinjing,
 Changsha County, a real Hunan tea area. Each plot has one weather station, WS01–WS04, fed with the
 real hourly series of the station of that name (../shared/data/tea/garden; the files give local
-hours without a zone, read here as UTC). WS01's history is loaded up to `LIVE_FROM`; the rest of
+hours without a zone, read as China time, `replay.STATION_TZ`). WS01's history is loaded up to `LIVE_FROM`; the rest of
 it arrives live over MQTT:
 
-    teaplatform garden replay --station WS01 --speed 3600 --start 2024-06-01T00:00Z
+    teaplatform garden replay --station WS01 --speed 3600 --start 2024-06-01T00:00+08:00
 """
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from teaplatform.garden import catalog
 from teaplatform.garden.catalog import DeviceCreate, GardenCreate, PlotCreate, TeaType
 from teaplatform.garden.csvimport import parse_csv
 from teaplatform.garden.ingest import ingest_in_chunks
 from teaplatform.garden.readings import Reading
-from teaplatform.garden.replay import station_file
+from teaplatform.garden.replay import STATION_TZ, station_file
 from teaplatform.garden.rulebook import add_rule
 from teaplatform.garden.rules import BUILTIN_RULES
 from teaplatform.settings import Settings
 from teaplatform.store.db import Store
 
 GARDEN = "Jinjing demo garden (SYNTHETIC)"
-LIVE_FROM = datetime(2024, 6, 1, tzinfo=UTC)
+LIVE_FROM = datetime(2024, 6, 1, tzinfo=ZoneInfo(STATION_TZ))
 # (plot, tea type, cultivar, latitude, longitude, station)
 PLOTS = (
     ("A · Xiaoxiang green", TeaType.GREEN, "Zhuyeqi 槠叶齐", 28.471, 113.332, "WS01"),
@@ -93,7 +94,7 @@ def seed_demo(settings: Settings, store: Store) -> str:
         with path.open() as fh:
             history = (
                 r
-                for r in parse_csv(fh, device=station)
+                for r in parse_csv(fh, device=station, tz=ZoneInfo(STATION_TZ))
                 if not (station == "WS01" and isinstance(r, Reading) and r.ts >= LIVE_FROM)
             )
             stored += ingest_in_chunks(store, history, source="csv").stored

@@ -17,6 +17,8 @@ from teaplatform.garden.payload import encode, topic_for
 from teaplatform.garden.readings import Reading
 
 STATIONS = ("WS01", "WS02", "WS03", "WS04")
+# the station files give local clock hours without a zone; the plantations are in Hunan
+STATION_TZ = "Asia/Shanghai"
 Batch = tuple[float, list[Reading]]
 
 

@@ -14,6 +14,7 @@ from teaplatform.store.db import Store
 DEMO_MODULES = (
     "teaplatform.garden.demo",
     "teaplatform.processing.demo",
+    "teaplatform.grading.demo",
     "teaplatform.vision.demo",
     "teaplatform.sales.demo",
     "teaplatform.trace.demo",

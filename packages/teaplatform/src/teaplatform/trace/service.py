@@ -80,7 +80,11 @@ class Conflict(TraceError):
 
 
 def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
+    """`now` (default: the clock) to the millisecond, the resolution of signed record times:
+    a key made at `now` is then valid for an event recorded at `now` (the first event of a new
+    organisation, with the key registered in the same call)."""
+    moment = now if now is not None else datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 # --- organisations and keys --------------------------------------------------------------

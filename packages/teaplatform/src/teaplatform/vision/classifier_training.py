@@ -77,7 +77,9 @@ def train_classifier(
         rng=rng,
         progress=progress,
     )
-    export = ClassifierForExport(memory_format(model, torch.contiguous_format)).eval()
+    export = ClassifierForExport(
+        memory_format(model, torch.contiguous_format), flips=config.flip_average
+    ).eval()
     val_images = [load_rgb(i.image) for i in split.val]
     probs = predict_torch(export, val_images, config.image_size)
     y_true = np.array([i.label for i in split.val], np.int64)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 Kind = Literal["detector", "classifier"]
@@ -31,7 +31,10 @@ class DetectorConfig(_Strict):
     val_fraction: Fraction = 0.2
     max_images: int | None = None  # a slice for tiny test runs
     image_size: Positive = 320  # square network input; images are letterboxed into it
-    widths: tuple[Positive, Positive, Positive] = (32, 64, 128)  # strides 4, 8, 16
+    # channels at strides 4, 8, 16 (and 32 when a fourth is given)
+    widths: Annotated[tuple[Positive, ...], Field(min_length=3, max_length=4)] = (32, 64, 128)
+    # residual blocks in each stage after the stride-4 stem (one entry per width after the first)
+    depths: tuple[Positive, ...] | None = None  # None: one block per stage
     head_width: Positive = 32
     stride: Literal[4] = 4  # output stride of the centre heatmap
     epochs: Positive = 14
@@ -52,6 +55,18 @@ class DetectorConfig(_Strict):
     seed: int = 0
     threads: Positive = 2
 
+    @model_validator(mode="after")
+    def _depths_match_widths(self) -> "DetectorConfig":
+        if self.depths is not None and len(self.depths) != len(self.widths) - 1:
+            raise ValueError(
+                f"depths needs one entry per stage after the stem: {len(self.widths) - 1}"
+            )
+        return self
+
+    @property
+    def stage_depths(self) -> tuple[int, ...]:
+        return self.depths or (1,) * (len(self.widths) - 1)
+
 
 class ClassifierConfig(_Strict):
     kind: Literal["classifier"] = "classifier"
@@ -68,6 +83,7 @@ class ClassifierConfig(_Strict):
     warmup_epochs: int = Field(default=2, ge=0)
     label_smoothing: Fraction = 0.1
     hsv: tuple[Fraction, Fraction, Fraction] = (0.01, 0.3, 0.3)
+    flip_average: bool = False  # serve the mean over the image's four flips
     seed: int = 0
     threads: Positive = 2
 
