@@ -1,5 +1,6 @@
 """The control loop over a real store with the simulated backend and a manual clock:
-preemption gives every start a new run, and a restart resumes where the store says."""
+preemption gives every start a new run, a restart resumes where the store says, and a
+profile's wait for a busy but greener site holds in the live loop as in the simulator."""
 
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 
 from computenet.backends import SimulatedBackend
 from computenet.data import load_catalog
-from computenet.domain.jobs import JobSpec, JobState, Work
+from computenet.domain.jobs import JobSpec, JobState, PendingReason, Work
 from computenet.domain.network import Network, NodePool, NodeShape, Site
 from computenet.domain.tenants import Tenant
 from computenet.scheduling import make_policy
@@ -101,3 +102,87 @@ def test_restart_adopts_running_work_without_running_it_twice(tmp_path: Path) ->
         a = uow.jobs.get("a")
     assert a is not None and a.state is JobState.SUCCEEDED and a.attempt == 1
     assert sorted(backend.runs()) == ["a.1", "b.1"]
+
+
+# the same A100 node at a hydro-powered site and at a coal-heavy one
+GREEN_NET = Network.from_dict(
+    {
+        "name": "two",
+        "sites": [
+            {
+                "name": name,
+                "pools": [
+                    {"name": "a100", "accelerator": "A100", "accelerators_per_node": 8, "nodes": 1}
+                ],
+                "energy": {"grid_kg_per_kwh": 0.9, "green_share": green, "price_per_kwh": 0.5},
+            }
+            for name, green in (("hydro", 1.0), ("coal", 0.0))
+        ],
+    }
+)
+
+
+def add_a100_job(engine: object, job_id: str, seconds: float) -> None:
+    spec = JobSpec(
+        id=job_id,
+        tenant="t",
+        work=Work(reference_s=seconds, reference_accelerator="A100"),  # its estimate too
+        accelerators=8,
+        command="true",
+    )
+    with UnitOfWork(engine) as uow:  # type: ignore[arg-type]
+        uow.jobs.add(spec, 1_000.0, extra={"env": {"COMPUTENET_SIM_DURATION_S": str(seconds)}})
+
+
+def test_a_job_waits_for_the_busy_green_site_in_the_live_loop(tmp_path: Path) -> None:
+    engine = make_engine(default_url(tmp_path))
+    upgrade(engine)
+    with UnitOfWork(engine) as uow:
+        uow.tenants.add(Tenant("t"))
+    clock = Clock()
+    backends = {"hydro": SimulatedBackend(clock), "coal": SimulatedBackend(clock)}
+    loop = ControlLoop(
+        engine, GREEN_NET, load_catalog(), make_policy("fifo+green"), backends, clock=clock
+    )
+    loop.restore()
+    add_a100_job(engine, "hot", 600.0)
+    loop.submitted("hot")
+    assert loop.tick().started == ["hot"]
+    clock.now += 1
+    add_a100_job(engine, "train", 7_200.0)
+    loop.submitted("train")
+    assert loop.tick().started == []  # the coal site is free, but the hydro one is better
+    assert loop.live_reason("train") is PendingReason.WAITING_FOR_SITE
+    with UnitOfWork(engine, read_only=True) as uow:
+        stored = uow.jobs.get("train")
+    assert stored is not None and stored.pending_reason is PendingReason.WAITING_FOR_SITE
+    clock.now += 299
+    assert loop.tick().started == []
+    clock.now += 300  # `hot` ends at 1,600
+    assert loop.tick().started == ["train"]
+    with UnitOfWork(engine, read_only=True) as uow:
+        hot, train = uow.jobs.get("hot"), uow.jobs.get("train")
+    assert hot is not None and hot.placement is not None and hot.placement["site"] == "hydro"
+    assert train is not None and train.placement is not None
+    assert train.placement["site"] == "hydro"
+    why = train.placement["why"]
+    assert why["waited_for"] == "hydro/a100" and why["wait_s"] == pytest.approx(599.0)
+    assert backends["coal"].runs() == []
+    # a fast loop does not wait: `train` goes to the coal site at once
+    engine2 = make_engine(default_url(tmp_path / "fast"))
+    upgrade(engine2)
+    with UnitOfWork(engine2) as uow:
+        uow.tenants.add(Tenant("t"))
+    fast = ControlLoop(
+        engine2,
+        GREEN_NET,
+        load_catalog(),
+        make_policy("fifo+fast"),
+        {"hydro": SimulatedBackend(clock), "coal": SimulatedBackend(clock)},
+        clock=clock,
+    )
+    fast.restore()
+    for job_id, seconds in (("hot", 600.0), ("train", 7_200.0)):
+        add_a100_job(engine2, job_id, seconds)
+        fast.submitted(job_id)
+    assert fast.tick().started == ["hot", "train"]

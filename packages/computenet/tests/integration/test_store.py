@@ -53,7 +53,7 @@ def test_migrations_apply_from_empty_and_match_the_models(store_url: str) -> Non
         assert current_revision(engine) is None
         upgrade(engine)
         upgrade(store_url)  # idempotent, from a URL too
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
         names = set(inspect(engine).get_table_names())
         assert {"tenants", "tokens", "sites", "jobs", "job_events", "alembic_version"} <= names
         with engine.connect() as conn:
@@ -62,7 +62,54 @@ def test_migrations_apply_from_empty_and_match_the_models(store_url: str) -> Non
         downgrade(engine, "base")
         assert "jobs" not in inspect(engine).get_table_names()
         upgrade(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
+    finally:
+        engine.dispose()
+
+
+def test_tenant_quota_migration_keeps_existing_data_both_ways(store_url: str) -> None:
+    """0001 -> 0002 on a database in use: tenants, their tokens and jobs stay; old tenants
+    join the default cohort without limits. Back to 0001 drops only the new columns."""
+    engine = make_engine(store_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as conn:  # rows as the 0001 code wrote them
+            conn.execute(
+                text(
+                    "INSERT INTO tenants (name, weight, quota, created_at) "
+                    """VALUES ('old', 2.0, '{"V100": 4}', 1.0)"""
+                )
+            )
+        with UnitOfWork(engine) as uow:
+            token = uow.tokens.create("old").token
+            uow.jobs.add(job("j1", "old"), 5.0)
+        upgrade(engine)
+        assert current_revision(engine) == "0002"
+        with UnitOfWork(engine) as uow:
+            # the default cohort, no limits
+            assert uow.tenants.get("old") == Tenant("old", 2.0, {"V100": 4}, "network", {}, {})
+            assert uow.tokens.authenticate(token) == Principal("old", False, 1)
+            uow.tenants.put(
+                Tenant("old", 2.0, {"V100": 4}, "labs", {"V100": 2}, {"V100": 1}), now=9.0
+            )
+            uow.tenants.add(Tenant("new", quota={"*": 8}, cohort="labs"))
+        with UnitOfWork(engine, read_only=True) as uow:
+            assert uow.tenants.get("old") == Tenant(
+                "old", 2.0, {"V100": 4}, "labs", {"V100": 2}, {"V100": 1}
+            )
+        downgrade(engine, "0001")
+        columns = {c["name"] for c in inspect(engine).get_columns("tenants")}
+        assert columns == {"name", "weight", "quota", "created_at"}
+        with engine.connect() as conn:
+            tenants = conn.execute(text("SELECT name FROM tenants ORDER BY name")).scalars()
+            assert list(tenants) == ["new", "old"]
+            assert conn.execute(text("SELECT count(*) FROM tokens")).scalar() == 1
+            assert conn.execute(text("SELECT tenant FROM jobs")).scalar() == "old"
+        upgrade(engine)  # and up again: the limits are gone, the rest is as it was
+        with UnitOfWork(engine, read_only=True) as uow:
+            assert uow.tenants.get("old") == Tenant("old", 2.0, {"V100": 4})
+            assert uow.jobs.get("j1") is not None
+            assert uow.tokens.authenticate(token) is not None
     finally:
         engine.dispose()
 
@@ -105,6 +152,22 @@ def test_tenants_add_get_list_and_put(store_engine: Engine) -> None:
     with UnitOfWork(store_engine, read_only=True) as uow:
         assert uow.tenants.get("alpha") == Tenant("alpha", 5.0, {"A100": 4})
         assert len(uow.tenants.list_all()) == 3
+
+
+def test_tenant_cohorts_and_limits_round_trip(store_engine: Engine) -> None:
+    lab = Tenant("lab", 1.5, {"H800": 8, "*": 4}, "labs", {"H800": 4}, {"H800": 2, "*": 0})
+    with UnitOfWork(store_engine) as uow:
+        uow.tenants.add(lab)
+        uow.tenants.add(Tenant("plain"))
+    with UnitOfWork(store_engine) as uow:
+        assert uow.tenants.get("lab", for_update=True) == lab
+        assert uow.tenants.get("plain") == Tenant("plain")
+        changed = Tenant("lab", 1.5, {"H800": 16}, "other", {}, {"H800": 16})
+        uow.tenants.update(changed)
+        with pytest.raises(NotFoundError, match="tenant 'ghost' does not exist"):
+            uow.tenants.update(Tenant("ghost"))
+    with UnitOfWork(store_engine, read_only=True) as uow:
+        assert uow.tenants.list_all() == [changed, Tenant("plain")]
 
 
 def test_tokens_are_hashed_at_rest_and_authenticate(store_engine: Engine) -> None:

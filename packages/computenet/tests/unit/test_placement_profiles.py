@@ -332,9 +332,24 @@ def test_profiles_are_plugins_with_inline_weights() -> None:
     assert p.backfill and p.placer.scores
     assert isinstance(p.placer, ProfilePlacer)
     weights = p.placer.weights
-    assert weights == Weights(carbon=8.0, shift=True, max_defer_s=6 * HOUR)
+    assert weights == Weights(carbon=8.0, shift=True, max_defer_s=6 * HOUR, max_wait_s=2 * HOUR)
     assert p.shifter is not None
     assert make_policy("fast").shifter is None
+    # how long a job may wait for a busy pool: 2 h for green, cheap, balanced; fast never
+    waits = {
+        name: weights_of(name).max_wait_s
+        for name in ("green", "cheap", "balanced", "fast", "score", "green:max_wait=600")
+    }
+    assert waits == {
+        "green": 2 * HOUR,
+        "cheap": 2 * HOUR,
+        "balanced": 2 * HOUR,
+        "fast": 0.0,
+        "score": 0.0,
+        "green:max_wait=600": 600.0,
+    }
+    assert weights_of("score:max_wait_h=1.5").max_wait_s == 1.5 * HOUR
+    assert not make_policy("fast").placer.waits and make_policy("green").placer.waits
     assert not make_policy("fifo").placer.scores
     custom = make_policy("drf+mine", {"mine": Weights(cost=2.0)})
     assert isinstance(custom.placer, ProfilePlacer) and custom.placer.weights.cost == 2.0
@@ -347,6 +362,212 @@ def test_profiles_are_plugins_with_inline_weights() -> None:
         "fifo:x=1",
         "green+fast",
         "fifo+green:carbon",
+        "fifo+green:max_wait=-1",
+        "fifo+green:max_wait=inf",
+        "fifo+green:max_wait_h=x",
     ):
         with pytest.raises(DomainError):
             make_policy(bad)
+
+
+def weights_of(profile: str) -> Weights:
+    placer = make_policy(profile).placer
+    assert isinstance(placer, ProfilePlacer)
+    return placer.weights
+
+
+# ------------------------------------------------------------------ waiting for a busy site
+
+
+def two_sites() -> Network:
+    """The same A100 node at a site powered by hydro (no carbon) and at a coal-heavy one:
+    for `green` (carbon 1) the dirty site scores 3.0 (time 1, carbon 2: twice the network's
+    mean intensity), the green one 1.0, plus the wait over the job's own length."""
+    return network(
+        site("hydro", pool("A100"), energy=energy(0.9, 1.0, 0.5)),
+        site("coal", pool("A100"), energy=energy(0.9, 0.0, 0.5)),
+    )
+
+
+def busy_hydro(policy: str, busy_gpus: int = 8, **spec: Any) -> tuple[Scheduler, JobRecord]:
+    """`hot` holds `busy_gpus` of the hydro node for ten minutes; then `train` (8 GPUs,
+    2 h) arrives: it fits now only at the coal site."""
+    s = scheduler(two_sites(), policy)
+    hot = s.submit(job("hot", gpus=busy_gpus, hours=10 / 60), 0.0)
+    s.schedule(0.0)
+    assert site_of(s, hot) == "hydro"
+    train = s.submit(job("train", gpus=8, **spec), 0.0)
+    return s, train
+
+
+@pytest.mark.parametrize(
+    ("policy", "spec", "look_again"),
+    [
+        ("fifo+green", {}, 2 * HOUR),  # the default limit
+        ("sjf+backfill+green", {}, 2 * HOUR),
+        ("fifo+green:max_wait=600", {}, 600.0),  # exactly long enough
+        ("fifo+cheap:cost=0,carbon=1", {}, 2 * HOUR),
+        # the latest start that meets the deadline: 3 h - 2 h
+        ("fifo+green", {"deferrable": True, "deadline_s": 3 * HOUR}, HOUR),
+        ("fifo+score:carbon=1,max_wait=3600", {}, HOUR),
+    ],
+)
+def test_a_job_waits_for_a_busy_green_site_that_frees_in_ten_minutes(
+    policy: str, spec: dict[str, Any], look_again: float
+) -> None:
+    s, train = busy_hydro(policy, **spec)
+    result = s.schedule(0.0)
+    assert result.started == []  # not on the coal site
+    assert s.pending_reason(train) is PendingReason.WAITING_FOR_SITE
+    assert train.waiting_for is not None and s.cluster.pools[train.waiting_for].site == "hydro"
+    assert result.wakeup_at == pytest.approx(look_again)
+    s.finish("hot", 600.0)
+    assert [j.id for j in s.schedule(600.0).started] == ["train"]
+    assert site_of(s, train) == "hydro"
+    why = train.why
+    assert why is not None
+    assert why.waited_for == "hydro/a100" and why.wait_s == pytest.approx(600.0)
+    assert why.to_dict()["waited_for"] == "hydro/a100"
+    assert "waited 0.17 h for hydro/a100" in why.summary()
+    assert train.site_wait_s == pytest.approx(600.0)
+
+
+@pytest.mark.parametrize(
+    ("policy", "spec"),
+    [
+        ("fifo+green:max_wait=599", {}),  # the wait is longer than allowed
+        ("fifo+green", {"deferrable": True, "deadline_s": 2 * HOUR + 300}),  # would be late
+        ("fifo+green:max_wait=0", {}),
+        ("fifo+fast", {}),  # fast never waits
+        ("fifo+fast:carbon=1", {}),
+        ("fifo+score:carbon=1", {}),  # score: no wait unless asked
+        ("fifo", {}),  # no profile
+        ("backfill", {}),
+    ],
+)
+def test_a_job_starts_at_once_when_it_may_not_wait_that_long(
+    policy: str, spec: dict[str, Any]
+) -> None:
+    s, train = busy_hydro(policy, **spec)
+    assert [j.id for j in s.schedule(0.0).started] == ["train"]
+    assert site_of(s, train) == "coal"
+    assert train.site_wait_s == 0.0 and train.waited_for is None
+    if train.why is not None:
+        assert train.why.waited_for is None and train.why.wait_s == 0.0
+
+
+def test_a_job_does_not_wait_for_a_site_that_is_not_better() -> None:
+    """Swap the sites' power: the busy site is the coal one; nothing is worth waiting for."""
+    net = network(
+        site("coal", pool("A100"), energy=energy(0.9, 0.0, 0.5)),
+        site("hydro", pool("A100"), energy=energy(0.9, 1.0, 0.5)),
+    )
+    s = scheduler(net, "fifo+fast")  # puts `hot` on the first site, the coal one
+    s.submit(job("hot", gpus=8, hours=10 / 60), 0.0)
+    s.schedule(0.0)
+    s.policy = make_policy("fifo+green")
+    train = s.submit(job("train", gpus=8), 0.0)
+    assert [j.id for j in s.schedule(0.0).started] == ["train"]
+    assert site_of(s, train) == "hydro" and train.waited_for is None
+
+
+def test_a_job_stops_waiting_when_its_limit_is_reached() -> None:
+    """The busy site's job runs past its estimate: at the wait limit the job goes to the
+    site where it fits, without any job ending."""
+    s, train = busy_hydro("fifo+green:max_wait=1200")
+    result = s.schedule(0.0)
+    assert result.started == [] and result.wakeup_at == pytest.approx(1200.0)
+    assert s.schedule(600.0, full=True).started == []  # `hot` overruns: still waits
+    assert [j.id for j in s.schedule(1200.0).started] == ["train"]  # the limit
+    assert site_of(s, train) == "coal"
+    assert train.site_wait_s == pytest.approx(1200.0)
+    assert train.why is not None and train.why.waited_for == "hydro/a100"
+
+
+def test_the_held_site_lets_small_jobs_backfill_without_delaying_the_waiting_job() -> None:
+    """`hot` holds half the hydro node for ten minutes; `train` needs all of it and waits.
+    A one-GPU job that ends before then runs there; one that would still hold a device
+    when `train` is due goes to the coal site instead."""
+    s, train = busy_hydro("fifo+green", busy_gpus=4)
+    assert s.schedule(0.0).started == []
+    held = train.waiting_for
+    assert held is not None
+    short = s.submit(job("short", gpus=1, hours=5 / 60, at=60.0), 60.0)
+    long = s.submit(job("long", gpus=1, hours=1.0, at=60.0), 60.0)
+    started = s.schedule(60.0).started
+    assert {j.id for j in started} == {"short", "long"}
+    assert site_of(s, short) == "hydro"  # ends at 360 s, before `train` is due
+    assert site_of(s, long) == "coal"  # would delay `train`
+    assert s.pending_reason(train) is PendingReason.WAITING_FOR_SITE
+    s.finish("short", 360.0)
+    s.schedule(360.0)
+    # `hot` still runs; `long` took a coal GPU, so `train` fits nowhere now: it waits in
+    # the queue like any job (no longer by choice)
+    assert train.state is JobState.PENDING and train.waiting_for is None
+    assert s.pending_reason(train) is PendingReason.WAITING_FOR_RESOURCES
+    s.finish("hot", 600.0)
+    assert [j.id for j in s.schedule(600.0).started] == ["train"]
+    assert site_of(s, train) == "hydro" and train.site_wait_s == pytest.approx(360.0)
+    s.cluster.check_invariants()
+
+
+def test_a_second_job_does_not_wait_for_a_site_already_held() -> None:
+    s, train = busy_hydro("fifo+green")
+    other = s.submit(job("other", gpus=8), 0.0)
+    started = s.schedule(0.0).started
+    assert [j.id for j in started] == ["other"]
+    assert site_of(s, other) == "coal"
+    assert s.pending_reason(train) is PendingReason.WAITING_FOR_SITE
+
+
+def test_a_cancelled_waiting_job_gives_its_site_back() -> None:
+    s, train = busy_hydro("fifo+green", busy_gpus=4)
+    s.schedule(0.0)
+    assert train.waiting_for is not None
+    s.cancel("train", 30.0)
+    long = s.submit(job("long", gpus=1, hours=1.0, at=60.0), 60.0)
+    s.schedule(60.0)
+    assert site_of(s, long) == "hydro"  # nothing held there any more
+
+
+def test_the_simulator_waits_for_the_green_site_and_fast_does_not() -> None:
+    jobs = [job("hot", gpus=8, hours=10 / 60), job("train", gpus=8, at=1.0)]
+    runs = {
+        policy: Simulation(two_sites(), CATALOG, make_policy(policy), jobs, calendar=SIX_AM).run()
+        for policy in ("fifo+green", "fifo+fast", "fifo+green:max_wait=300")
+    }
+    green = runs["fifo+green"]
+    assert green.site_waits == 1 and green.avg_site_wait_s == pytest.approx(599.0)
+    assert green.carbon_kg == pytest.approx(0.0)  # both ran on hydro power
+    assert green.avg_jct_s == pytest.approx((600.0 + 599.0 + 2 * HOUR) / 2)
+    for policy in ("fifo+fast", "fifo+green:max_wait=300"):
+        r = runs[policy]
+        assert r.site_waits == 0, policy
+        assert r.carbon_kg is not None and r.carbon_kg > 0  # `train` on coal
+        assert r.avg_jct_s == pytest.approx((600.0 + 2 * HOUR) / 2)
+    assert green.summary()["site_waits"] == 1
+
+
+@pytest.mark.parametrize("profile", ["green:carbon=3", "cheap", "balanced", "fast"])
+def test_the_floor_under_a_busy_pool_is_below_its_score_at_any_start_in_the_window(
+    profile: str,
+) -> None:
+    """`Scorer.floors` lets the placer skip pools: it must never be above the real score
+    of a start inside the window (here across the solar site's sunrise and sunset)."""
+    net = network(
+        site("solar", pool("A100"), energy=energy(0.8, {"hours": day_hours(1.0, 0.0)})),
+        site("tou", pool("H100"), energy=energy(0.5, 0.2, {"hours": day_hours(1.2, 0.3, 8, 22)})),
+    )
+    s = scheduler(net, f"fifo+{profile}")
+    j = s.submit(job("j", gpus=8, hours=3.0, precision=Precision.FP16), 0.0)
+    weights = weights_of(profile)
+    scorer = s.scorer
+    latest = 12 * HOUR
+    floors = {p: f for f, p in scorer.floors(j, [0, 1], 0.0, latest, weights, below=1e9)}
+    assert set(floors) == {0, 1}
+    for pool_id, floor in floors.items():
+        starts = [k * 600.0 for k in range(int(latest // 600) + 1)]
+        scores = [scorer.score(j, pool_id, t, 0.0, weights).score for t in starts]
+        assert floor <= min(scores) + 1e-9
+    # and pools whose floor is not below the bar are left out
+    assert scorer.floors(j, [0, 1], 0.0, latest, weights, below=min(floors.values())) == []

@@ -23,6 +23,7 @@ from computenet.domain.network import Network
 from computenet.domain.tenants import Tenant
 from computenet.scheduling import make_policy
 from computenet.scheduling.cycle import CycleResult, Scheduler
+from computenet.scheduling.policies.profiles import ProfilePlacer
 from computenet.simulation.engine import Simulation
 
 pytestmark = pytest.mark.unit
@@ -192,6 +193,13 @@ def test_books_balance_and_every_job_runs_to_completion_once(
     for job in s.jobs.values():
         if job.deferred_s and job.spec.deadline_s is not None:
             assert job.deferred_s <= job.spec.deadline_s
+    # nor waits for busy pools longer than its profile allows
+    placer = make_policy(policy).placer
+    limit = placer.weights.max_wait_s if isinstance(placer, ProfilePlacer) else 0.0
+    for job in s.jobs.values():
+        assert job.site_wait_s <= limit + 1e-6, job.id
+        if job.waited_for is None:
+            assert job.site_wait_s == 0.0, job.id
 
 
 def test_deferral_fingerprint_is_deterministic() -> None:

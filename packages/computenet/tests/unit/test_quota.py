@@ -163,3 +163,33 @@ def test_in_simulation_jobs_within_nominal_quota_never_wait() -> None:
         a = records[f"a{i}"]
         assert a.first_started_at == a.spec.submit_time, a.id
     assert result.quota_reclaims > 0
+
+
+def test_tenants_set_while_jobs_run_are_charged_and_enforced() -> None:
+    """The service changes tenants while work runs: running jobs are charged against the
+    new quotas at once, so the owner of idle quota reclaims what an unmanaged tenant took."""
+    s = Scheduler(net(16), CATALOG, make_policy("fifo"), [])
+    b = flood(s, "b", 20, duration=10_000.0)
+    assert running(b) == 16 and s.quota is None
+    s.set_tenants(pair())
+    assert s.quota is not None and s.quota.used("b", "*") == 16_000  # 8 of them borrowed
+    assert s.tenant_weights["b"] == 1.0
+    s.schedule(10.0)
+    assert running(b) == 16  # nothing to reclaim for: a is idle
+    a = s.submit(job("a0", "a", gpus=4, at=20.0), 20.0)
+    result = s.schedule(20.0)
+    assert a.state is JobState.RUNNING
+    assert len(result.preempted) == 4 and all(v.spec.tenant == "b" for v in result.preempted)
+    assert s.quota.used("b", "*") == 12_000
+    # b's quota grows to cover everything; a's lending shrinks: the ledger is rebuilt
+    s.set_tenants([Tenant("a", 3.0, quota={"*": 4}), Tenant("b", quota={"*": 12})])
+    assert s.tenant_weights["a"] == 3.0
+    assert s.quota.used("b", "*") == 12_000 and s.quota.used("a", "*") == 4_000
+    s.finish("a0", 30.0)
+    s.schedule(30.0)
+    assert running(b) == 16  # 12 own, 4 borrowed from a's idle quota
+    s.set_tenants([])  # no quotas at all: unmanaged again, nothing charged
+    assert s.quota is None and all(j.charged is None for j in s.running)
+    for j in list(s.running):
+        s.finish(j.id, 40.0)
+    s.cluster.check_invariants()

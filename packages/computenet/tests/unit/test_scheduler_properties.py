@@ -47,6 +47,8 @@ POLICIES = [
     "las+backfill",
     "backfill+fast",
     "sjf+green",
+    "backfill+green",
+    "fifo+green:max_wait=300",
     "drf+backfill+cheap",
 ]
 PREEMPTIVE = ["las", "las+backfill", "priority", "fifo+preempt"]

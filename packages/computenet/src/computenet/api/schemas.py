@@ -4,6 +4,7 @@
 is validated with a message naming it, so bad input gets a 422 that says which field.
 """
 
+import dataclasses
 import re
 from typing import Annotated, Any, Literal
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from computenet.domain.hardware import Precision
 from computenet.domain.jobs import MILLI, JobKind, JobSpec, Work
+from computenet.domain.tenants import Tenant
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -179,17 +181,78 @@ class JobPage(BaseModel):
     next_offset: int | None
 
 
+#: accelerator key (model name "H800", device class "npu" or "*") -> accelerators
+Counts = dict[
+    Annotated[str, Field(min_length=1, max_length=64)], Annotated[int, Field(ge=0, le=10_000_000)]
+]
+_COHORT = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+
+
 class TenantCreate(BaseModel):
+    """A tenant and its Kueue-style quotas (see `computenet.domain.tenants`)."""
+
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     weight: Annotated[float, Field(gt=0, le=1_000)] = 1.0
-    quota: dict[str, Annotated[int, Field(ge=0)]] = {}
+    quota: Annotated[
+        Counts, Field(description="nominal quota: accelerators per model, device class or '*'")
+    ] = {}
+    cohort: Annotated[
+        str, Field(pattern=_COHORT, description="tenants that lend to and borrow from each other")
+    ] = "network"
+    borrowing_limit: Annotated[
+        Counts, Field(description="at most this many more than the quota, borrowed")
+    ] = {}
+    lending_limit: Annotated[
+        Counts, Field(description="at most this much of the unused quota is lent")
+    ] = {}
+
+    def to_tenant(self) -> Tenant:
+        """The domain tenant; `DomainError` when the limits do not fit the quota."""
+        return Tenant(
+            self.name,
+            self.weight,
+            quota=dict(self.quota),
+            cohort=self.cohort,
+            borrowing_limit=dict(self.borrowing_limit),
+            lending_limit=dict(self.lending_limit),
+        )
+
+
+class TenantUpdate(BaseModel):
+    """Changes to a tenant: each field given replaces the stored one (a mapping as a whole;
+    `{}` clears it); fields left out (or null) stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+    weight: Annotated[float | None, Field(gt=0, le=1_000)] = None
+    quota: Counts | None = None
+    cohort: Annotated[str | None, Field(pattern=_COHORT)] = None
+    borrowing_limit: Counts | None = None
+    lending_limit: Counts | None = None
+
+    def apply(self, tenant: Tenant) -> Tenant:
+        """`tenant` with these changes; `DomainError` when the result is not valid."""
+        return dataclasses.replace(tenant, **self.model_dump(exclude_none=True))
 
 
 class TenantPublic(BaseModel):
     name: str
     weight: float
     quota: dict[str, int]
+    cohort: str = "network"
+    borrowing_limit: dict[str, int] = {}
+    lending_limit: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> "TenantPublic":
+        return cls(
+            name=tenant.name,
+            weight=tenant.weight,
+            quota=dict(tenant.quota),
+            cohort=tenant.cohort,
+            borrowing_limit=dict(tenant.borrowing_limit),
+            lending_limit=dict(tenant.lending_limit),
+        )
 
 
 class TenantCreated(TenantPublic):

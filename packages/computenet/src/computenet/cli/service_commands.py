@@ -215,25 +215,123 @@ def usage(url: UrlOpt = DEFAULT_URL, token: TokenOpt = None, as_json: JsonOpt = 
 
 tenant_app = typer.Typer(help="Tenants (administrators).", no_args_is_help=True)
 
+_COUNTS_HELP = "KEY=COUNT, KEY a model (H800), a device class (npu) or '*'; repeat."
+QuotaOpt = Annotated[
+    list[str] | None, typer.Option("--quota", help=f"Nominal quota: {_COUNTS_HELP}")
+]
+BorrowOpt = Annotated[
+    list[str] | None,
+    typer.Option("--borrowing-limit", help=f"Borrow at most this many more: {_COUNTS_HELP}"),
+]
+LendOpt = Annotated[
+    list[str] | None,
+    typer.Option("--lending-limit", help=f"Lend at most this much unused quota: {_COUNTS_HELP}"),
+]
+
+
+def _counts(option: str, values: list[str] | None) -> dict[str, int] | None:
+    """`["H800=8", "*=4"]` as a mapping; None when not given; `none` alone: empty."""
+    if values is None:
+        return None
+    if values == ["none"]:
+        return {}
+    counts: dict[str, int] = {}
+    for value in values:
+        key, sep, count = value.partition("=")
+        if not sep or not key or not count.strip().isdigit():
+            err.print(
+                f"[bold red]error:[/] {option} takes KEY=COUNT (e.g. H800=8), not '{escape(value)}'"
+            )
+            raise typer.Exit(2)
+        counts[key.strip()] = int(count)
+    return counts
+
+
+def _quota_fields(
+    quota: list[str] | None,
+    cohort: str | None,
+    borrowing_limit: list[str] | None,
+    lending_limit: list[str] | None,
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "quota": _counts("--quota", quota),
+        "cohort": cohort,
+        "borrowing_limit": _counts("--borrowing-limit", borrowing_limit),
+        "lending_limit": _counts("--lending-limit", lending_limit),
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _show_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in counts.items()) or "-"
+
+
+def _tenant_line(t: dict[str, Any]) -> str:
+    quota = f"quota {_show_counts(t['quota'])}" if t["quota"] else "no quota"
+    limits = "".join(
+        f", {what} {_show_counts(t[key])}"
+        for key, what in (("borrowing_limit", "borrowing"), ("lending_limit", "lending"))
+        if t.get(key)
+    )
+    return f"weight {t['weight']:g}, {quota}, cohort {t.get('cohort', 'network')}{limits}"
+
 
 @tenant_app.command("add")
 def tenant_add(
     name: str,
     weight: Annotated[float, typer.Option(help="Fair-share weight.")] = 1.0,
+    quota: QuotaOpt = None,
+    cohort: Annotated[
+        str, typer.Option(help="Cohort: tenants that lend to and borrow from each other.")
+    ] = "network",
+    borrowing_limit: BorrowOpt = None,
+    lending_limit: LendOpt = None,
     url: UrlOpt = DEFAULT_URL,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a tenant; prints its token once."""
-    data = _call(
-        lambda: _client(url, token).json(
-            "POST", "/v1/tenants", json={"name": name, "weight": weight}
-        )
-    )
+    """Add a tenant, with Kueue-style quotas if given; prints its token once.
+
+    computenet tenant add lab-a --quota H800=8 --quota '*=4' --borrowing-limit H800=8"""
+    body = {
+        "name": name,
+        "weight": weight,
+        **_quota_fields(quota, cohort, borrowing_limit, lending_limit),
+    }
+    data = _call(lambda: _client(url, token).json("POST", "/v1/tenants", json=body))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
     typer.echo(
-        json.dumps(data, indent=2)
-        if as_json
-        else f"tenant {data['name']} added; token (shown once): {data['token']}"
+        f"tenant {data['name']} added ({_tenant_line(data)}); token (shown once): {data['token']}"
+    )
+
+
+@tenant_app.command("set")
+def tenant_set(
+    name: str,
+    weight: Annotated[float | None, typer.Option(help="Fair-share weight.")] = None,
+    quota: QuotaOpt = None,
+    cohort: Annotated[str | None, typer.Option(help="Cohort.")] = None,
+    borrowing_limit: BorrowOpt = None,
+    lending_limit: LendOpt = None,
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a tenant; the running service applies it within a tick.
+
+    An option given replaces that setting as a whole (`--quota H800=8 --quota npu=16` is
+    the whole new quota); `--borrowing-limit none` clears one. Limits must fit the quota."""
+    body: dict[str, Any] = _quota_fields(quota, cohort, borrowing_limit, lending_limit)
+    if weight is not None:
+        body["weight"] = weight
+    if not body:
+        err.print("[bold red]error:[/] nothing to change (give --weight, --quota, ...)")
+        raise typer.Exit(2)
+    data = _call(lambda: _client(url, token).json("PATCH", f"/v1/tenants/{name}", json=body))
+    typer.echo(
+        json.dumps(data, indent=2) if as_json else f"tenant {data['name']}: {_tenant_line(data)}"
     )
 
 
@@ -241,12 +339,23 @@ def tenant_add(
 def tenant_list(
     url: UrlOpt = DEFAULT_URL, token: TokenOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """List tenants."""
+    """List tenants with their quotas."""
     data = _call(lambda: _client(url, token).json("GET", "/v1/tenants"))
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    _table("tenants", ["name", "weight"], [[t["name"], f"{t['weight']:g}"] for t in data])
+    rows = [
+        [
+            t["name"],
+            f"{t['weight']:g}",
+            _show_counts(t["quota"]),
+            t.get("cohort", "network"),
+            _show_counts(t.get("borrowing_limit") or {}),
+            _show_counts(t.get("lending_limit") or {}),
+        ]
+        for t in data
+    ]
+    _table("tenants", ["name", "weight", "quota", "cohort", "borrowing", "lending"], rows)
 
 
 site_app = typer.Typer(help="Sites (compute centers).", no_args_is_help=True)

@@ -47,6 +47,7 @@ class PendingReason(StrEnum):
     WAITING_FOR_QUOTA = "WaitingForQuota"  # the tenant's quota (and what it may borrow) is used
     PREEMPTED = "Preempted"  # was running, gave way, waits to resume
     DEFERRED = "DeferredToGreenerHour"  # deferrable: held for a greener or cheaper hour
+    WAITING_FOR_SITE = "WaitingForBetterSite"  # fits elsewhere, waits for a busy better pool
 
 
 @dataclass(frozen=True, slots=True)

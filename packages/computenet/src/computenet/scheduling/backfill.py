@@ -4,6 +4,9 @@ The reservation is found on a what-if copy of one pool: running jobs are release
 order of their expected ends until the head fits. The head's nodes at that moment are
 reserved: a later job may start now only if it ends by the reservation (on its estimate)
 or leaves enough of every reserved node for the head.
+
+The same estimate gives a scoring placer the expected start of a job in a busy pool, and
+the same reservation holds that pool for a job that waits for it (`Scheduler.expected_start`).
 """
 
 import math
@@ -42,6 +45,19 @@ class Reservation:
             ):
                 return False
         return True
+
+    def copy_for(self, job: JobRecord) -> "Reservation":
+        """The same nodes and start, held by `job` (a job of the same shape), to consume
+        on its own."""
+        return Reservation(
+            job,
+            self.pool,
+            self.start,
+            dict(self.spare_whole),
+            dict(self.spare_cpu),
+            dict(self.spare_mem),
+            self.fractional_head,
+        )
 
     def consume(self, placement: Placement, expected_end: float) -> None:
         """Account for an admitted job that is still running at the shadow time."""

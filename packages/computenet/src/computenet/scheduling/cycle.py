@@ -27,7 +27,7 @@ from computenet.domain.tenants import Tenant
 from computenet.scheduling.backfill import Reservation, reserve
 from computenet.scheduling.cluster import ClusterState, Placement, Pool
 from computenet.scheduling.economics import EnergyModel
-from computenet.scheduling.framework import Policy
+from computenet.scheduling.framework import Policy, PoolWait
 from computenet.scheduling.links import LinkState
 from computenet.scheduling.placement import place_in_pool
 from computenet.scheduling.quota import QuotaLedger
@@ -97,6 +97,17 @@ class Scheduler:
         # the earliest reservation each job was given while it was the head (tests, metrics)
         self.reserved_start: dict[str, float] = {}
         self._holds: list[tuple[float, int]] = []  # (until, seq) of jobs held for an hour
+        # (until, seq): jobs waiting for a busy pool, to look at again by then (entries of
+        # jobs that went or wait till another time are dropped when met)
+        self._wait_checks: list[tuple[float, int]] = []
+        # busy pools held for the jobs that wait for them (one job per pool); a count of
+        # starts and stops per pool; and the expected starts placers asked for, by (pool,
+        # shape): valid while the pool's jobs and its site's power headroom stay the same
+        # and the start is not past
+        self._pool_waits: dict[int, Reservation] = {}
+        self._pool_epoch = [0] * len(self._cluster.pools)
+        self._starts: dict[tuple[int, int, int, int, int], tuple[int, int, Reservation | None]] = {}
+        self._head_hold: Reservation | None = None  # this pass's head reservation
         # score breakdowns ("why here") for scoring placers, and for the service's history
         self._explain = policy.placer.scores or record_events
         self._last_now = -math.inf
@@ -122,6 +133,34 @@ class Scheduler:
     def running_in(self, pool: int) -> Sequence[JobRecord]:
         return list(self._pool_running[pool].values())
 
+    def expected_start(self, job: JobRecord, pool: int, now: float) -> Reservation | None:
+        """When `job` is expected to fit in `pool` as its running jobs end (on their
+        estimates: backfill's shadow time), with the nodes it would take; None if never,
+        or if the pool is held for another job (one waiting for it, or the head of the
+        queue). Computed by `backfill.reserve`, cached per pool and job shape while nothing
+        starts or stops in the pool and its site's power headroom stays the same. The
+        result is shared: do not change it."""
+        held = self._pool_waits.get(pool)
+        if held is not None and held.job is not job:
+            return None
+        head = self._head_hold
+        if head is not None and head.pool == pool and head.job is not job:
+            return None
+        spec = job.spec
+        key = (pool, spec.accelerators, spec.accelerator_milli, spec.cpu_milli, spec.memory_mib)
+        epoch = self._pool_epoch[pool]
+        power = self._cluster.site_free_mw[self._cluster.pools[pool].site_index]
+        cached = self._starts.get(key)
+        if cached is not None and cached[0] == epoch and cached[1] == power:
+            res = cached[2]
+            # releases clamped to `now` change no start that is not past
+            if res is None or res.start >= now:
+                return res
+        running = list(self._pool_running[pool].values())
+        res = reserve(job, pool, self._cluster, running, now)
+        self._starts[key] = (epoch, power, res)
+        return res
+
     @property
     def running(self) -> list[JobRecord]:
         return list(self._running.values())
@@ -145,6 +184,8 @@ class Scheduler:
             return PendingReason.NONE
         if job.not_before > self._last_now:
             return PendingReason.DEFERRED
+        if job.waiting_for is not None:
+            return PendingReason.WAITING_FOR_SITE
         if job.visited_pass == self.passes or job.reason in _STICKY_REASONS:
             return job.reason
         return PendingReason.BLOCKED_BY_HEAD
@@ -182,6 +223,8 @@ class Scheduler:
         self.energy.add_sites([site])
         self.links.add_site(site)
         self._pool_running.extend({} for _ in site.pools)
+        self._pool_epoch.extend(0 for _ in site.pools)
+        self._starts.clear()
         self._options.clear()
         waiting = self.pending
         for job in waiting:
@@ -191,6 +234,33 @@ class Scheduler:
             if job.reason in _STATIC_REASONS or reason in _STATIC_REASONS:
                 job.reason = reason
             self._enqueue(job)
+        self._reservation = None
+        self._full_pass_due = True
+
+    def set_tenants(self, tenants: Iterable[Tenant]) -> None:
+        """Replace the tenants (weights, quotas, cohorts, limits) while work runs: running
+        jobs are charged again against the new quotas, as if the ledger had always had
+        them, and the next pass looks at every waiting job. Tenants left out lose their
+        quota (unmanaged); their weight falls back to the default."""
+        old_reclaims = 0 if self.quota is None else self.quota.reclaims
+        self._tenants = {t.name: t for t in tenants}
+        managed = [t for t in self._tenants.values() if t.managed]
+        self.quota = QuotaLedger(managed, self._cluster) if managed else None
+        self._strict = self.policy.queue.strict and self.quota is None
+        for name in self._weights:
+            self._weights[name] = 1.0
+        self._weights.update({t.name: t.weight for t in self._tenants.values()})
+        quota = self.quota
+        if quota is not None:
+            quota.reclaims = old_reclaims
+        for job in self._running.values():
+            job.charged = None
+            if quota is None or job.placement is None or not quota.manages(job.spec.tenant):
+                continue
+            key = quota.key(job.spec.tenant, job.placement.pool)
+            if key is not None:  # else: runs on hardware its new quota no longer covers
+                quota.charge(job.spec.tenant, key, job.spec.device_milli)
+                job.charged = key
         self._reservation = None
         self._full_pass_due = True
 
@@ -239,6 +309,7 @@ class Scheduler:
             self._reservation = None
             self._stop(job, now)
         else:
+            self._unwait(job, now)
             self._dequeue(job)
             self._full_pass_due = True  # it may have been the head holding others back
         job.state = JobState.CANCELLED
@@ -267,6 +338,7 @@ class Scheduler:
         assert job.placement is not None
         job.expected_end = now + job.estimate_left(job.placement.pool)
         self._reservation = None  # the estimate of the staging time was just replaced
+        self._pool_epoch[job.placement.pool] += 1
         return job
 
     def _evict(self, job: JobRecord, now: float) -> None:
@@ -305,6 +377,14 @@ class Scheduler:
             full = True  # held jobs are due: they may start now
             while holds and holds[0][0] <= now:
                 heapq.heappop(holds)
+        checks = self._wait_checks
+        while checks and checks[0][0] <= now:
+            until, seq = heapq.heappop(checks)
+            if self._check_due(until, seq):
+                # it may wait no longer: its pool is free for others, and it goes where
+                # it fits when the pass comes to it
+                self._unwait(self._by_seq[seq], now)
+                full = True
         if not self._pending:
             return result
         policy = self.policy
@@ -330,6 +410,10 @@ class Scheduler:
             result.wakeup_at = policy.preemptor.wakeup(list(self._running.values()), now)
         if holds and (result.wakeup_at is None or holds[0][0] < result.wakeup_at):
             result.wakeup_at = holds[0][0]
+        while checks and not self._check_due(*checks[0]):
+            heapq.heappop(checks)
+        if checks and (result.wakeup_at is None or checks[0][0] < result.wakeup_at):
+            result.wakeup_at = checks[0][0]
         return result
 
     def _incremental_stream(self, fresh: list[JobRecord], head: JobRecord) -> Iterator[JobRecord]:
@@ -368,11 +452,13 @@ class Scheduler:
         # with quotas every tenant is its own queue (Kueue's cluster queues): a blocked job
         # holds back only its own tenant
         held_tenants: set[str] = set()
+        waits = policy.placer.waits
         failed: set[tuple[object, ...]] = set()
         # shapes whose placement a reservation refused: the same shape ending later than
         # the reservation is refused too, until some start changes the cluster
         refused: dict[tuple[object, ...], int] = {}
         reservation: Reservation | None = None
+        self._head_hold = None
         depth = policy.backfill_depth
         examined = 0
         for job in stream:
@@ -383,6 +469,13 @@ class Scheduler:
                 job.visited_pass = pass_id
                 job.reason = PendingReason.DEFERRED
                 continue
+            if (
+                job.waiting_for is not None
+                and self._pool_epoch[job.waiting_for] == job.wait_epoch
+                and now < job.wait_until
+            ):
+                job.visited_pass = pass_id
+                continue  # waits for a pool in which nothing started or ended since
             if held_tenants and job.spec.tenant in held_tenants:
                 continue  # behind its own tenant's blocked job
             if reservation is not None:
@@ -395,6 +488,8 @@ class Scheduler:
                     job.reason = PendingReason.RESERVED_FOR_HEAD
                     continue
             job.visited_pass = pass_id
+            if job.waiting_for is not None:
+                self._unwait(job, now)  # looked at again: it may go, or wait again
             # quota admission: the pools the tenant may use now (None: all of them)
             options: list[PoolOption] | None = None
             if quota is not None and quota.manages(job.spec.tenant):
@@ -425,6 +520,11 @@ class Scheduler:
                 if hold is not None and hold > now:
                     self._hold(job, hold, now)
                     continue
+            if placement is not None and waits:
+                wait = policy.placer.wait_for(job, self, now, placement.pool)
+                if wait is not None:
+                    self._wait(job, wait, now)
+                    continue  # never blocks others; its pool is held for it
             if placement is None and quota is not None and job.seq not in known_blocked:
                 placement = self._reclaim_for(job, options, now, result)
                 if placement is not None:  # owed quota comes back even past a reservation
@@ -434,13 +534,20 @@ class Scheduler:
                     self._keep_reservation(job, placement, now)
                     self._start(job, placement, now, result)
                     continue
+            if placement is not None and self._pool_waits:
+                placement = self._clear_of_waits(job, placement, now, options)
+                if placement is None:
+                    job.reason = PendingReason.RESERVED_FOR_HEAD
+                    continue
             if reservation is not None:
                 if placement is None:
                     job.reason = PendingReason.WAITING_FOR_RESOURCES
                     continue
                 end = now + job.estimate_left(placement.pool)
                 if not reservation.admits(placement, end):
-                    placement = self._place_around(job, reservation, now, options)
+                    placement = self._place_around(
+                        job, [reservation, *self._pool_waits.values()], now, options
+                    )
                     if placement is None:
                         job.reason = PendingReason.RESERVED_FOR_HEAD
                         refused[job.shape_key] = reservation.pool
@@ -469,7 +576,7 @@ class Scheduler:
                 result.head = job
             if policy.backfill:
                 reservation = self._reservation_for(job, now, options)
-                result.reservation = reservation
+                result.reservation = self._head_hold = reservation
                 continue
             if policy.queue.strict:
                 if quota is None:
@@ -479,12 +586,13 @@ class Scheduler:
     def _place_around(
         self,
         job: JobRecord,
-        reservation: Reservation,
+        reservations: Sequence[Reservation],
         now: float,
         options: Sequence[PoolOption] | None,
     ) -> Placement | None:
-        """A placement that leaves the head's reserved nodes alone, if there is one."""
-        hidden = self._cluster.hide(reservation.spare_whole)
+        """A placement that leaves reserved nodes alone (the head's, those of pools held
+        for waiting jobs), if there is one."""
+        hidden = self._cluster.hide(n for r in reservations for n in r.spare_whole)
         try:
             placement = self.policy.placer.place(job, self._cluster, options)
         finally:
@@ -492,7 +600,21 @@ class Scheduler:
         if placement is None:
             return None
         end = now + job.estimate_left(placement.pool)
-        return placement if reservation.admits(placement, end) else None
+        return placement if all(r.admits(placement, end) for r in reservations) else None
+
+    def _clear_of_waits(
+        self,
+        job: JobRecord,
+        placement: Placement,
+        now: float,
+        options: Sequence[PoolOption] | None,
+    ) -> Placement | None:
+        """`placement`, if it does not delay the job waiting for its pool; else one that
+        delays no waiting job, if there is one."""
+        held = self._pool_waits.get(placement.pool)
+        if held is None or held.admits(placement, now + job.estimate_left(placement.pool)):
+            return placement
+        return self._place_around(job, list(self._pool_waits.values()), now, options)
 
     def _keep_reservation(self, job: JobRecord, placement: Placement, now: float) -> None:
         """A job starts ahead of the head: the head's last reservation stays valid only
@@ -545,6 +667,36 @@ class Scheduler:
             self._cluster, self._cluster.pools[pool_id], job.spec
         )
 
+    def _wait(self, job: JobRecord, wait: PoolWait, now: float) -> None:
+        """Hold a job for a busy pool, and the pool for the job."""
+        res = wait.reservation.copy_for(job)
+        self._pool_waits[res.pool] = res
+        job.waiting_for = job.waited_for = res.pool
+        job.wait_epoch = self._pool_epoch[res.pool]
+        job.wait_mark = now
+        if job.wait_since is None:
+            job.wait_since = now
+        job.reason = PendingReason.WAITING_FOR_SITE
+        if wait.until != job.wait_until:  # look again when it may wait no longer
+            job.wait_until = wait.until
+            heapq.heappush(self._wait_checks, (wait.until, job.seq))
+
+    def _check_due(self, until: float, seq: int) -> bool:
+        """Whether a wait check still stands: its job waits, and till then."""
+        job = self._by_seq.get(seq)
+        return job is not None and job.waiting_for is not None and job.wait_until == until
+
+    def _unwait(self, job: JobRecord, now: float) -> None:
+        """A job stops waiting for its pool (it starts, leaves, or is looked at again)."""
+        pool = job.waiting_for
+        if pool is None:
+            return
+        job.waiting_for = None
+        job.site_wait_s += now - job.wait_mark
+        held = self._pool_waits.get(pool)
+        if held is not None and held.job is job:
+            del self._pool_waits[pool]
+
     def _hold(self, job: JobRecord, until: float, now: float) -> None:
         """Hold a deferrable job until a better hour."""
         job.not_before = until
@@ -575,6 +727,8 @@ class Scheduler:
     def _start(self, job: JobRecord, placement: Placement, now: float, result: CycleResult) -> None:
         pool = self._cluster.pools[placement.pool]
         spec = job.spec
+        if job.waiting_for is not None:
+            self._unwait(job, now)
         if self._explain:
             job.why = self.policy.placer.explain(job, placement.pool, now) or self._scorer.explain(
                 job, placement.pool, now, Weights(), self.policy.placer.name
@@ -601,6 +755,12 @@ class Scheduler:
             job.state = JobState.RUNNING
             job.run_started_at = now
             job.expected_end = now + job.estimate_left(placement.pool)
+        job.wait_since = None  # a requeued job may wait again
+        job.wait_until = math.inf
+        held = self._pool_waits.get(placement.pool)
+        if held is not None:
+            held.consume(placement, job.expected_end)
+        self._pool_epoch[pool.id] += 1
         self._running[job.seq] = job
         self._pool_running[placement.pool][job.seq] = job
         tenant = spec.tenant
@@ -626,6 +786,7 @@ class Scheduler:
         """Release a running job's resources (the unreserve of `_start`)."""
         assert job.placement is not None
         self._full_pass_due = True
+        self._pool_epoch[job.placement.pool] += 1
         self._cluster.release(job.placement)
         del self._running[job.seq]
         del self._pool_running[job.placement.pool][job.seq]

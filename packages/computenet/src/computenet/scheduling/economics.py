@@ -121,6 +121,13 @@ class EnergyModel:
         c = self._cum[site][metric]
         return (c[j1] + (x1 - j1) * v[j1] - c[j0] - (x0 - j0) * v[j0]) / (x1 - x0)
 
+    def minimum(self, site: int, metric: int, t0: float, t1: float) -> float:
+        """The least hourly value of one metric over the hours [t0, t1] touches (a floor
+        under its mean over any window inside)."""
+        x0, x1 = self._positions(t0, t1)
+        v = self._vals[site][metric]
+        return min(v[math.floor(x0) : math.floor(x1) + 1])
+
     def integrals(
         self, sites: IntArray, t0: FloatArray, t1: FloatArray
     ) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -6,6 +6,8 @@
     admit        (the core: `QuotaLedger`)     pools the tenant's quota lets it use now
     score/place  (Placer.place)                which pool and nodes, or None
     time-shift   (Shifter.hold_until)          a deferrable job may wait for a better hour
+    wait         (Placer.wait_for)             a job may wait for a busy but better pool,
+                                               which is then reserved for it
     reserve      (ClusterState.allocate)       commit; `release` is the matching unreserve
     preempt      (Preemptor.make_room)         free room for a blocked job (quota reclaim
                                                first, in the core)
@@ -17,9 +19,10 @@ A `Policy` names one plugin per point; `computenet.scheduling.policies` holds th
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from computenet.domain.jobs import JobSpec
+from computenet.scheduling.backfill import Reservation
 from computenet.scheduling.cluster import ClusterState, Placement
 from computenet.scheduling.records import JobRecord, PoolOption
 from computenet.scheduling.scoring import ScoreBreakdown, Scorer
@@ -41,6 +44,20 @@ class SchedulerView(Protocol):
     def scorer(self) -> Scorer: ...
 
     def running_in(self, pool: int) -> Sequence[JobRecord]: ...
+
+    def expected_start(self, job: JobRecord, pool: int, now: float) -> Reservation | None:
+        """When `job` is expected to fit in the busy `pool` as running jobs end (backfill's
+        shadow time) and the nodes it would take; None if never, or if the pool is
+        already held for another job. Do not change the result."""
+        ...
+
+
+class PoolWait(NamedTuple):
+    """A placer's choice to hold a job for a busy pool rather than start it now."""
+
+    reservation: Reservation  # the pool, when the job is expected to fit, its nodes
+    score: float  # the job's score there, the wait counted
+    until: float  # look again by then at the latest (the wait limit, the deadline)
 
 
 class QueueOrder(Protocol):
@@ -65,6 +82,7 @@ class QueueOrder(Protocol):
 class Placer(Protocol):
     name: str
     scores: bool  # explains each placement with a score breakdown as it makes it
+    waits: bool  # may hold a job for a busy pool (`wait_for`)
 
     def observe(self, spec: JobSpec) -> None:
         """Sees every submitted job (placers that learn the workload's shape use it)."""
@@ -81,6 +99,13 @@ class Placer(Protocol):
         options: Sequence[PoolOption] | None = None,
     ) -> Placement | None:
         """Where `job` would run now among `options` (default `job.options`), or None."""
+        ...
+
+    def wait_for(
+        self, job: JobRecord, view: SchedulerView, now: float, pool: int
+    ) -> PoolWait | None:
+        """After `place` chose `pool`: a busy pool worth waiting for instead, or None to
+        start now (placers that wait)."""
         ...
 
     def explain(self, job: JobRecord, pool: int, now: float) -> ScoreBreakdown | None:

@@ -46,13 +46,20 @@ class JobRecord:
         "seq",
         "shape_key",
         "shift_done",
+        "site_wait_s",
         "spec",
         "staged_s",
         "staging_route",
         "staging_since",
         "state",
         "visited_pass",
+        "wait_epoch",
+        "wait_mark",
+        "wait_since",
+        "wait_until",
+        "waited_for",
         "waited_s",
+        "waiting_for",
         "why",
     )
 
@@ -83,6 +90,14 @@ class JobRecord:
         self.staging_since = 0.0
         self.staged_s = 0.0  # time spent staging data, all runs
         self.lost_device_s = 0.0  # work thrown away by preemptions (device-seconds)
+        # waiting for a busy pool that scores better (a profile's `max_wait`)
+        self.waiting_for: int | None = None  # the pool held for it now
+        self.waited_for: int | None = None  # the last pool it waited for ("why")
+        self.wait_since: float | None = None  # its first wait since it last started
+        self.wait_mark = 0.0  # when its current wait began
+        self.wait_epoch = 0  # its pool's count of starts and stops then
+        self.wait_until = math.inf  # the scheduler looks again by then
+        self.site_wait_s = 0.0  # time spent waiting for busy pools, all runs
         self.charged: str | None = None  # the quota key its current run counts against
         self.why: ScoreBreakdown | None = None  # the score breakdown of its placement
         self.set_options(options)

@@ -1,7 +1,7 @@
 """Scoring a job's candidate sites: time, energy, carbon and money in one number.
 
-For a job and a candidate (a pool, and a start time: now, or a later hour for a
-deferrable job) the scorer works out
+For a job and a candidate (a pool, and a start time: now, the expected start of a busy
+pool, or a later hour for a deferrable job) the scorer works out
 
     time     wait + staging + run time on that accelerator at the job's precision (s)
     energy   facility energy: devices x power at load x run time x the site's PUE (kWh)
@@ -15,6 +15,7 @@ better). So `time 1, carbon 3` reads: a run 10 % slower is worth it if it saves 
 than 3.3 % of an average-grid footprint. Ratios make the weights independent of job size.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
@@ -29,6 +30,7 @@ from computenet.scheduling.links import LOCAL, LinkState, Route
 from computenet.scheduling.records import JobRecord, PoolOption
 
 TERMS = ("time", "energy", "carbon", "cost")
+PARAMS = (*TERMS, "shift", "max_defer_h", "max_wait", "max_wait_h")
 HOUR = 3600.0
 
 
@@ -44,6 +46,10 @@ class Weights:
     # job's own deadline may allow less)
     shift: bool = False
     max_defer_s: float = 24 * HOUR
+    # waiting for a busy pool: a job that would fit somewhere now may wait this long at
+    # most (from its first wait; never past its deadline) for a pool that scores better
+    # with the wait counted; 0: never waits for a busy pool
+    max_wait_s: float = 0.0
 
     def __post_init__(self) -> None:
         for name in TERMS:
@@ -51,6 +57,8 @@ class Weights:
                 raise DomainError(f"weight {name} must be >= 0")
         if self.max_defer_s < 0:
             raise DomainError("max_defer_h must be >= 0")
+        if not 0 <= self.max_wait_s < math.inf:
+            raise DomainError("max_wait must be >= 0 and finite")
 
     @property
     def needs_windows(self) -> bool:
@@ -58,7 +66,8 @@ class Weights:
 
     def with_params(self, params: Mapping[str, Any]) -> "Weights":
         """These weights with `time=`, `energy=`, `carbon=`, `cost=`, `shift=`,
-        `max_defer_h=` overrides (values as text or numbers)."""
+        `max_defer_h=`, `max_wait=` (seconds) or `max_wait_h=` overrides (values as text or
+        numbers)."""
         changes: dict[str, Any] = {}
         for key, value in params.items():
             try:
@@ -68,10 +77,12 @@ class Weights:
                     changes[key] = str(value).lower() in ("1", "true", "yes", "on")
                 elif key == "max_defer_h":
                     changes["max_defer_s"] = float(value) * HOUR
+                elif key == "max_wait":
+                    changes["max_wait_s"] = float(value)
+                elif key == "max_wait_h":
+                    changes["max_wait_s"] = float(value) * HOUR
                 else:
-                    raise DomainError(
-                        f"profile parameter {key!r}; valid: {', '.join([*TERMS, 'shift', 'max_defer_h'])}"
-                    )
+                    raise DomainError(f"profile parameter {key!r}; valid: {', '.join(PARAMS)}")
             except ValueError:
                 raise DomainError(f"profile parameter {key}: not a number: {value!r}") from None
         return replace(self, **changes)
@@ -111,6 +122,9 @@ class ScoreBreakdown:
     score: float
     terms: Mapping[str, float]
     alternatives: tuple[tuple[str, float], ...] = field(default=())  # (site/pool, score)
+    # the busy pool (site/pool) the job last waited for, when it waited for one; `wait_s`
+    # then includes that wait (and any time held for a better hour)
+    waited_for: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,6 +144,7 @@ class ScoreBreakdown:
             "score": round(self.score, 4),
             "terms": {k: round(v, 4) for k, v in self.terms.items()},
             "alternatives": [{"where": w, "score": round(s, 4)} for w, s in self.alternatives],
+            "waited_for": self.waited_for,
         }
 
     def summary(self) -> str:
@@ -137,7 +152,9 @@ class ScoreBreakdown:
         parts = [f"score {self.score:.3f} ({self.profile})", f"run {self.runtime_s / HOUR:.2f} h"]
         if self.staging_s > 0:
             parts.append(f"staging {self.staging_s:.0f} s")
-        if self.wait_s > 0:
+        if self.waited_for is not None:
+            parts.append(f"waited {self.wait_s / HOUR:.2f} h for {self.waited_for}")
+        elif self.wait_s > 0:
             parts.append(f"deferred {self.wait_s / HOUR:.1f} h")
         parts.append(f"{self.energy_kwh:.1f} kWh")
         if self.carbon_kg is not None:
@@ -325,6 +342,54 @@ class Scorer:
         scored.sort(key=lambda c: c[0])
         return scored
 
+    def floors(
+        self,
+        job: JobRecord,
+        pools: Sequence[int],
+        now: float,
+        latest: float,
+        weights: Weights,
+        *,
+        below: float,
+    ) -> list[tuple[float, int]]:
+        """(floor, pool) for each of `pools` whose floor is under `below`, lowest first: a
+        floor under the score of `job` there for any start in [now, latest] — no wait, and
+        the site's least hourly carbon intensity and price over the hours such a run could
+        touch. Lets a placer skip busy pools without working out when they free up."""
+        basics = self.basics(job, now)
+        per_pool = basics.per_pool
+        t_ref, e_ref = basics.yard
+        ref = self.energy.reference
+        minimum = self.energy.minimum
+        site_of = self._site_of
+        w_time = weights.time / t_ref
+        w_energy = weights.energy / e_ref / HOUR
+        carbon_scale = e_ref * ref.carbon_kg_per_kwh
+        cost_scale = e_ref * ref.price_per_kwh
+        w_carbon = weights.carbon / carbon_scale / HOUR if carbon_scale > 0 else 0.0
+        w_cost = weights.cost / cost_scale / HOUR if cost_scale > 0 else 0.0
+        out = []
+        for pool in pools:
+            entry = per_pool.get(pool)
+            if entry is None:
+                continue  # the data cannot reach that site
+            staging, runtime, kw = entry
+            floor = w_time * (staging + runtime) + w_energy * kw * runtime
+            if floor >= below:
+                continue
+            if w_carbon or w_cost:
+                t0, t1 = now + staging, latest + staging + runtime
+                kws = kw * runtime
+                if w_carbon:
+                    floor += w_carbon * kws * minimum(site_of[pool], CARBON, t0, t1)
+                if w_cost:
+                    floor += w_cost * kws * minimum(site_of[pool], PRICE, t0, t1)
+                if floor >= below:
+                    continue
+            out.append((floor, pool))
+        out.sort()
+        return out
+
     def best_later(
         self, job: JobRecord, now: float, weights: Weights
     ) -> tuple[float, float] | None:
@@ -383,6 +448,7 @@ class Scorer:
         *,
         ranked: Sequence[tuple[float, int]] | None = None,
         wait_s: float = 0.0,
+        waited_for: str | None = None,
     ) -> ScoreBreakdown:
         """The breakdown of running `job` in `pool` from now, with the best other pools."""
         if ranked is None or not any(p == pool for _, p in ranked):
@@ -411,6 +477,7 @@ class Scorer:
             score=chosen.score,
             terms=dict(zip(TERMS, chosen.terms, strict=True)),
             alternatives=others,
+            waited_for=waited_for,
         )
 
 

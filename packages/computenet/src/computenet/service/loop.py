@@ -9,6 +9,9 @@ launching again; a crash before the commit loses only decisions nobody acted on.
     restore()  on start: running jobs are adopted at their stored placement and their
                runs relaunched (a no-op for runs that exist); pending jobs rejoin the queue
     tick()     one round, as above
+
+Tenants (weights, Kueue-style quotas) come from the store: the loop is built with them,
+and the API calls `tenants_changed()` after committing a change, so the next tick reloads.
 """
 
 import queue
@@ -101,6 +104,10 @@ class ControlLoop:
 
     def site_registered(self, name: str) -> None:
         self._inbox.put(("site", name))
+
+    def tenants_changed(self) -> None:
+        """A tenant was added or changed in the store: the next tick reloads them all."""
+        self._inbox.put(("tenants", ""))
 
     # -- the loop (one thread) -----------------------------------------------------------
 
@@ -200,7 +207,7 @@ class ControlLoop:
     # -- internals -----------------------------------------------------------------------
 
     def _take_inbox(self, now: float) -> None:
-        taken: dict[str, list[str]] = {"submit": [], "cancel": [], "site": []}
+        taken: dict[str, list[str]] = {"submit": [], "cancel": [], "site": [], "tenants": []}
         while True:
             try:
                 kind, name = self._inbox.get_nowait()
@@ -209,6 +216,11 @@ class ControlLoop:
             taken[kind].append(name)
         for site_name in taken["site"]:
             self._join(site_name)
+        if taken["tenants"]:
+            # the API commits a tenant change, then notifies: one reload per tick, before
+            # this tick's submissions, gives the pass the quotas the store has now
+            with UnitOfWork(self.engine, read_only=True) as uow:
+                self.scheduler.set_tenants(uow.tenants.list_all())
         submits, cancels = taken["submit"], taken["cancel"]
         if not submits and not cancels:
             return

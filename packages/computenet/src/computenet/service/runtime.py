@@ -107,6 +107,7 @@ def build_runtime(
     with UnitOfWork(engine, read_only=True) as uow:
         known = {s.name for s in network.sites}
         extra = tuple(s for s in uow.sites.list_all() if s.name not in known)
+        tenants = uow.tenants.list_all()
     if extra:
         network = Network(
             network.name,
@@ -123,6 +124,9 @@ def build_runtime(
         load_catalog(),
         make_policy(settings.policy),
         backends,
+        # quotas as the simulator enforces them; the API's changes reach the loop through
+        # `ControlLoop.tenants_changed` (a reload from the store on the next tick)
+        tenants=tenants,
         backend_for=backend_for,
     )
     return Runtime(settings, engine, network, loop)

@@ -202,6 +202,7 @@ class Collector:
                 )
         staged = [j.staged_s for j in jobs if j.staged_s > 0]
         deferred = [j.deferred_s for j in jobs if j.deferred_s > 0]
+        site_waits = [j.site_wait_s for j in jobs if j.waited_for is not None]
         misses = sum(
             1
             for j in finished
@@ -248,6 +249,8 @@ class Collector:
             moved_gb=moved_gb,
             deferred_jobs=len(deferred),
             avg_deferral_s=float(np.mean(deferred)) if deferred else 0.0,
+            site_waits=len(site_waits),
+            avg_site_wait_s=float(np.mean(site_waits)) if site_waits else 0.0,
             deadline_misses=misses,
             lost_device_h=sum(j.lost_device_s for j in jobs) / 3600.0,
             quota_reclaims=quota_reclaims,

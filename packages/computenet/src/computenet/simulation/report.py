@@ -72,6 +72,7 @@ TRADEOFF_COLUMNS: list[str] = [
     "Cost (k)",
     "Green share",
     "Deferred jobs",
+    "Waited for a site",
 ]
 
 PACKING_COLUMNS: list[str] = [
@@ -162,6 +163,7 @@ def tradeoff_table_rows(
                 _fmt(s["avg_wait_s"], HOUR),
                 *_energy_cells(s),
                 f"{s['deferred_jobs']:,}",
+                f"{s['site_waits']:,}",
             ]
         )
     return rows

@@ -68,6 +68,8 @@ class PolicyResult:
     moved_gb: float = 0.0
     deferred_jobs: int = 0  # deferrable jobs held for a better hour
     avg_deferral_s: float = 0.0  # over deferred jobs, as planned
+    site_waits: int = 0  # jobs that waited for a busy but better pool (profiles' max_wait)
+    avg_site_wait_s: float = 0.0  # over those jobs: time spent waiting for a busy pool
     deadline_misses: int = 0  # jobs with a deadline that finished after it
     lost_device_h: float = 0.0  # work thrown away by preemptions
     quota_reclaims: int = 0  # preemptions that gave lent quota back
@@ -100,6 +102,8 @@ class PolicyResult:
             "moved_gb": self.moved_gb,
             "deferred_jobs": self.deferred_jobs,
             "avg_deferral_s": self.avg_deferral_s,
+            "site_waits": self.site_waits,
+            "avg_site_wait_s": self.avg_site_wait_s,
             "deadline_misses": self.deadline_misses,
             "lost_device_h": self.lost_device_h,
             "quota_reclaims": self.quota_reclaims,

@@ -109,7 +109,8 @@ class Comparison:
 def _point(r: PolicyResult) -> dict[str, Any]:
     s = r.summary()
     keys = ("avg_jct_s", "avg_wait_s", "energy_kwh", "carbon_kg", "cost", "green_share")
-    return {k: s[k] for k in (*keys, "deferred_jobs", "deadline_misses", "wall_s")}
+    extra = ("deferred_jobs", "site_waits", "avg_site_wait_s", "deadline_misses", "wall_s")
+    return {k: s[k] for k in (*keys, *extra)}
 
 
 def run_comparison(

@@ -203,16 +203,23 @@ class _Repository:
 
 
 class TenantsRepository(_Repository):
+    """Tenants as domain `Tenant` objects: weight, quota, cohort and limits."""
+
+    @staticmethod
+    def _values(tenant: Tenant) -> dict[str, Any]:
+        return {
+            "weight": tenant.weight,
+            "quota": dict(tenant.quota),
+            "cohort": tenant.cohort,
+            "borrowing_limit": dict(tenant.borrowing_limit),
+            "lending_limit": dict(tenant.lending_limit),
+        }
+
     def add(self, tenant: Tenant, *, now: float | None = None) -> None:
         """Add a tenant; `DuplicateError` when the name is taken."""
         stmt = (
             _insert(self._conn, t.tenants)
-            .values(
-                name=tenant.name,
-                weight=tenant.weight,
-                quota=dict(tenant.quota),
-                created_at=_now(now),
-            )
+            .values(name=tenant.name, created_at=_now(now), **self._values(tenant))
             .on_conflict_do_nothing(index_elements=["name"])
             .returning(t.tenants.c.name)
         )
@@ -220,18 +227,34 @@ class TenantsRepository(_Repository):
             raise DuplicateError("tenant", [tenant.name])
 
     def put(self, tenant: Tenant, *, now: float | None = None) -> None:
-        """Add a tenant, or update the weight and quota of an existing one."""
+        """Add a tenant, or update everything but the creation time of an existing one."""
+        values = self._values(tenant)
         base = _insert(self._conn, t.tenants).values(
-            name=tenant.name, weight=tenant.weight, quota=dict(tenant.quota), created_at=_now(now)
+            name=tenant.name, created_at=_now(now), **values
         )
         stmt = base.on_conflict_do_update(
-            index_elements=["name"],
-            set_={"weight": base.excluded.weight, "quota": base.excluded.quota},
+            index_elements=["name"], set_={k: base.excluded[k] for k in values}
         )
         self._conn.execute(stmt)
 
-    def get(self, name: str) -> Tenant | None:
-        row = self._conn.execute(select(t.tenants).where(t.tenants.c.name == name)).first()
+    def update(self, tenant: Tenant) -> None:
+        """Replace an existing tenant's settings; `NotFoundError` when there is none."""
+        stmt = (
+            update(t.tenants)
+            .where(t.tenants.c.name == tenant.name)
+            .values(**self._values(tenant))
+            .returning(t.tenants.c.name)
+        )
+        if self._conn.execute(stmt).first() is None:
+            raise NotFoundError("tenant", tenant.name)
+
+    def get(self, name: str, *, for_update: bool = False) -> Tenant | None:
+        """A tenant; `for_update` locks its row until the unit of work ends (PostgreSQL;
+        SQLite's write transaction already excludes other writers)."""
+        stmt = select(t.tenants).where(t.tenants.c.name == name)
+        if for_update:
+            stmt = stmt.with_for_update()
+        row = self._conn.execute(stmt).first()
         return None if row is None else self._tenant(row)
 
     def list_all(self) -> list[Tenant]:
@@ -240,8 +263,17 @@ class TenantsRepository(_Repository):
 
     @staticmethod
     def _tenant(row: Row[*tuple[Any, ...]]) -> Tenant:
-        quota = {str(k): int(v) for k, v in (row.quota or {}).items()}
-        return Tenant(name=row.name, weight=float(row.weight), quota=quota)
+        def counts(value: Mapping[str, Any] | None) -> dict[str, int]:
+            return {str(k): int(v) for k, v in (value or {}).items()}
+
+        return Tenant(
+            name=row.name,
+            weight=float(row.weight),
+            quota=counts(row.quota),
+            cohort=row.cohort or "network",
+            borrowing_limit=counts(row.borrowing_limit),
+            lending_limit=counts(row.lending_limit),
+        )
 
 
 class TokensRepository(_Repository):

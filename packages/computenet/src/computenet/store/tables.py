@@ -55,8 +55,18 @@ class TenantRow(Base):
 
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
     weight: Mapped[float] = mapped_column(Double, nullable=False)
+    # Kueue-style quotas (see `computenet.domain.tenants`): accelerator key -> count
     quota: Mapped[dict[str, int]] = mapped_column(JsonType, nullable=False)
     created_at: Mapped[float] = mapped_column(Double, nullable=False)
+    cohort: Mapped[str] = mapped_column(
+        String(NAME_LENGTH), nullable=False, server_default="network"
+    )
+    borrowing_limit: Mapped[dict[str, int]] = mapped_column(
+        JsonType, nullable=False, server_default="{}"
+    )
+    lending_limit: Mapped[dict[str, int]] = mapped_column(
+        JsonType, nullable=False, server_default="{}"
+    )
 
 
 class TokenRow(Base):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from computenet.domain.jobs import MILLI, JobSpec
 from computenet.scheduling.cluster import ClusterState, Node, Placement, Slot
-from computenet.scheduling.framework import SchedulerView
+from computenet.scheduling.framework import PoolWait, SchedulerView
 from computenet.scheduling.placement import host_fits, host_share, leftover_after, place_in_pool
 from computenet.scheduling.records import JobRecord, PoolOption
 from computenet.scheduling.scoring import ScoreBreakdown
@@ -25,11 +25,17 @@ class PlacerBase:
 
     name = "placer"
     scores = False
+    waits = False
 
     def observe(self, spec: JobSpec) -> None:
         return None
 
     def begin_pass(self, view: SchedulerView, now: float) -> None:
+        return None
+
+    def wait_for(
+        self, job: JobRecord, view: SchedulerView, now: float, pool: int
+    ) -> PoolWait | None:
         return None
 
     def explain(self, job: JobRecord, pool: int, now: float) -> ScoreBreakdown | None:
