@@ -306,6 +306,20 @@ class Scorer:
             terms=terms,
         )
 
+    def _coefficients(self, basics: _Basics, weights: Weights) -> tuple[float, float, float, float]:
+        """Per-second weights of time, energy (per kW), carbon and cost (per kW x intensity):
+        each term divided by its yardstick, so weights compare like with like."""
+        t_ref, e_ref = basics.yard
+        ref = self.energy.reference
+        carbon_scale = e_ref * ref.carbon_kg_per_kwh
+        cost_scale = e_ref * ref.price_per_kwh
+        return (
+            weights.time / t_ref,
+            weights.energy / e_ref / HOUR,
+            weights.carbon / carbon_scale / HOUR if carbon_scale > 0 else 0.0,
+            weights.cost / cost_scale / HOUR if cost_scale > 0 else 0.0,
+        )
+
     def ranked(
         self, job: JobRecord, options: Sequence[PoolOption], now: float, weights: Weights
     ) -> list[tuple[float, int]]:
@@ -313,16 +327,9 @@ class Scorer:
         The hot path of scoring placers: plain arithmetic, no objects per candidate."""
         basics = self.basics(job, now)
         per_pool = basics.per_pool
-        t_ref, e_ref = basics.yard
-        ref = self.energy.reference
         mean = self.energy.mean
         site_of = self._site_of
-        w_time = weights.time / t_ref
-        w_energy = weights.energy / e_ref / HOUR
-        carbon_scale = e_ref * ref.carbon_kg_per_kwh
-        cost_scale = e_ref * ref.price_per_kwh
-        w_carbon = weights.carbon / carbon_scale / HOUR if carbon_scale > 0 else 0.0
-        w_cost = weights.cost / cost_scale / HOUR if cost_scale > 0 else 0.0
+        w_time, w_energy, w_carbon, w_cost = self._coefficients(basics, weights)
         scored = []
         for opt in options:
             pool = opt.pool
@@ -358,16 +365,9 @@ class Scorer:
         touch. Lets a placer skip busy pools without working out when they free up."""
         basics = self.basics(job, now)
         per_pool = basics.per_pool
-        t_ref, e_ref = basics.yard
-        ref = self.energy.reference
         minimum = self.energy.minimum
         site_of = self._site_of
-        w_time = weights.time / t_ref
-        w_energy = weights.energy / e_ref / HOUR
-        carbon_scale = e_ref * ref.carbon_kg_per_kwh
-        cost_scale = e_ref * ref.price_per_kwh
-        w_carbon = weights.carbon / carbon_scale / HOUR if carbon_scale > 0 else 0.0
-        w_cost = weights.cost / cost_scale / HOUR if cost_scale > 0 else 0.0
+        w_time, w_energy, w_carbon, w_cost = self._coefficients(basics, weights)
         out = []
         for pool in pools:
             entry = per_pool.get(pool)
