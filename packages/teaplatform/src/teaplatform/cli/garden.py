@@ -11,18 +11,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from teaplatform.cli.common import fail as _fail
+from teaplatform.cli.common import migrated_store as _store
 from teaplatform.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from teaplatform.store.db import Store
 
 garden_app = typer.Typer(
     help="Garden monitoring: gardens, plots, devices, readings, alerts.", no_args_is_help=True
@@ -35,26 +36,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a t
 
 def register(app: typer.Typer) -> None:
     app.add_typer(garden_app, name="garden")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _store() -> Iterator["Store"]:
-    from teaplatform.store.db import Store
-    from teaplatform.store.migrate import upgrade
-
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.url)
-    store = Store(settings.url)
-    try:
-        yield store
-    finally:
-        store.dispose()
 
 
 @contextmanager

@@ -12,13 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from teaplatform.cli.common import fail as _fail
+from teaplatform.cli.common import migrated_store, parse_indicators, parse_time
 from teaplatform.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,57 +42,22 @@ def register(app: typer.Typer) -> None:
     app.add_typer(grading_app, name="grading")
 
 
-def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    raise typer.Exit(2)
-
-
 @contextmanager
 def _session() -> Iterator[tuple[Settings, "Session"]]:
     """A unit of work on the configured store; the service's errors become exit code 2."""
     from teaplatform.grading.results import GradingError
     from teaplatform.grading.service import GradingConflictError, GradingNotFoundError
-    from teaplatform.store.db import Store
-    from teaplatform.store.migrate import upgrade
 
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.url)
-    store = Store(settings.url)
     try:
-        with store.session() as session:
+        with migrated_store(settings) as store, store.session() as session:
             yield settings, session
     except (GradingError, GradingConflictError, GradingNotFoundError) as exc:
         _fail(str(exc))
-    finally:
-        store.dispose()
 
 
 def _echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
-
-
-def _indicators(items: list[str]) -> dict[str, float]:
-    values: dict[str, float] = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        try:
-            if not sep or not name.strip():
-                raise ValueError
-            values[name.strip()] = float(raw)
-        except ValueError:
-            _fail(f"bad indicator {item!r}: expected NAME=NUMBER")
-    return values
-
-
-def _at(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        ts = datetime.fromisoformat(text)
-    except ValueError:
-        _fail(f"--at: {text!r} is not an ISO date-time")
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _leaf_sample(folder: Path, model: Path | None, threads: int) -> "LeafSample":
@@ -155,14 +122,14 @@ def record(
     fields: dict[str, Any] = {
         "lot": lot,
         "tea_type": tea,
-        "graded_at": _at(at),
+        "graded_at": parse_time(at),
         "operator": operator,
         "note": note,
         "result_id": result_id,
     }
     try:
         spec = (
-            MadeTeaResult(**fields, indicators=_indicators(indicator or []))
+            MadeTeaResult(**fields, indicators=parse_indicators(indicator or []))
             if images is None
             else LotSpec(**fields)
         )

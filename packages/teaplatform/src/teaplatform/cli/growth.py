@@ -8,11 +8,14 @@ import json
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from teaplatform.cli.common import fail as _fail
+from teaplatform.cli.common import migrated_store
 
 if TYPE_CHECKING:
     from teaplatform.garden.growth_service import WindowAnswer
@@ -20,11 +23,6 @@ if TYPE_CHECKING:
 growth_app = typer.Typer(help="Shoot growth and the picking window (growing degree days).")
 console = Console()
 DEFAULT_DATA = "../shared/data"
-
-
-def _fail(message: str) -> NoReturn:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
 
 
 def _data_dir(data: Path | None) -> Path:
@@ -213,18 +211,9 @@ def window(
 
 def _plot_window(plot: int, since: datetime, as_of: datetime) -> "WindowAnswer":
     from teaplatform.garden.growth_service import plot_window
-    from teaplatform.settings import Settings
-    from teaplatform.store.db import Store
-    from teaplatform.store.migrate import upgrade
 
-    settings = Settings()
-    upgrade(settings.url)
-    store = Store(settings.url)
-    try:
-        with store.session() as session:
-            return plot_window(session, plot, since=since, as_of=as_of)
-    finally:
-        store.dispose()
+    with migrated_store() as store, store.session() as session:
+        return plot_window(session, plot, since=since, as_of=as_of)
 
 
 def register(app: typer.Typer) -> None:

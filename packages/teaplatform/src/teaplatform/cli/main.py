@@ -65,18 +65,13 @@ def db_upgrade() -> None:
 @app.command()
 def demo() -> None:
     """Load the demo data of every capability into the store (idempotent)."""
+    from teaplatform.cli.common import migrated_store
     from teaplatform.service.demo import seed_all
-    from teaplatform.store.db import Store
-    from teaplatform.store.migrate import upgrade
 
     settings = Settings()
-    upgrade(settings.url)
-    store = Store(settings.url)
-    try:
+    with migrated_store(settings) as store:
         for module, summary in seed_all(settings, store):
             typer.echo(f"{module:<12} {summary}")
-    finally:
-        store.dispose()
 
 
 @app.command()

@@ -9,13 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
+
+from teaplatform.cli.common import fail as _fail
+from teaplatform.cli.common import migrated_store, parse_time
 
 processing_app = typer.Typer(help="Processing: recipes of the five teas, batches, alarms.")
 batch_app = typer.Typer(help="Batches: create, start, advance, show, record.", no_args_is_help=True)
@@ -29,19 +32,8 @@ AtOpt = Annotated[
 ]
 
 
-def _fail(message: str) -> NoReturn:
-    Console(stderr=True).print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
-
-
 def _at(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        ts = datetime.fromisoformat(text)
-    except ValueError:
-        _fail(f"--at: {text!r} is not an ISO date-time")
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return parse_time(text) or datetime.now(UTC)
 
 
 @contextmanager
@@ -49,20 +41,12 @@ def _session() -> Iterator[Session]:
     """A unit of work on the configured store; the service's errors become exit code 2."""
     from teaplatform.processing.batch import TransitionError
     from teaplatform.processing.service import BatchInputError, BatchNotFoundError
-    from teaplatform.settings import Settings
-    from teaplatform.store.db import Store
-    from teaplatform.store.migrate import upgrade
 
-    settings = Settings()
-    upgrade(settings.url)
-    store = Store(settings.url)
     try:
-        with store.session() as session:
+        with migrated_store() as store, store.session() as session:
             yield session
     except (BatchInputError, BatchNotFoundError, TransitionError) as exc:
         _fail(str(exc))
-    finally:
-        store.dispose()
 
 
 def _run(action: Callable[[Session], T]) -> T:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,9 +19,10 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from teaplatform.cli.common import fail as _fail
+from teaplatform.cli.common import migrated_store
 from teaplatform.settings import Settings
 
-EXIT_BAD_INPUT = 2
 EXIT_TAMPERED = 3
 EXIT_SUSPICIOUS = 4
 
@@ -45,23 +46,9 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _session() -> Iterator[tuple[Settings, Session]]:
-    from teaplatform.store.db import Store
-    from teaplatform.store.migrate import upgrade
-
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.url)
-    store = Store(settings.url)
-    try:
-        with store.session() as session:
-            yield settings, session
-    finally:
-        store.dispose()
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
+    with migrated_store(settings) as store, store.session() as session:
+        yield settings, session
 
 
 def _print_json(value: Any) -> None:

@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from teaplatform.cli.common import fail as _fail
+from teaplatform.cli.common import migrated_store, parse_indicators
 from teaplatform.settings import Settings
 
 if TYPE_CHECKING:
@@ -49,25 +51,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
-
-
 @contextmanager
 def _session() -> Iterator["Session"]:
-    from teaplatform.store.db import Store
-    from teaplatform.store.migrate import upgrade
-
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.url)
-    store = Store(settings.url)
-    try:
-        with store.session() as session:
-            yield session
-    finally:
-        store.dispose()
+    with migrated_store() as store, store.session() as session:
+        yield session
 
 
 def _model_dir(kind: str, model: Path | None) -> Path:
@@ -295,15 +282,7 @@ def made_tea_grade(
 
     from teaplatform.grading.rules import RULES_FILE, grade_sample, load_rules
 
-    values: dict[str, float] = {}
-    for item in indicator:
-        name, sep, raw = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            values[name.strip()] = float(raw)
-        except ValueError:
-            _fail(f"bad indicator {item!r}: expected NAME=NUMBER")
+    values = parse_indicators(indicator)
     try:
         book = load_rules(rules or RULES_FILE)
         result = grade_sample(book, tea, values)
