@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from teaplatform.vision.artifacts import CHECKPOINT_FILE, MODEL_FILE, load_card
+from teaplatform.vision.artifacts import (
+    CHECKPOINT_FILE,
+    MODEL_FILE,
+    ModelCard,
+    load_card,
+    save_card,
+    sha256_file,
+)
 from teaplatform.vision.classifier_training import train_classifier
 from teaplatform.vision.config import ClassifierConfig, DetectorConfig, load_config
 from teaplatform.vision.data import load_rgb, read_yolo_dataset
@@ -23,13 +30,21 @@ TINY_DETECTOR = DetectorConfig(
     image_size=64,
     widths=(8, 8, 8),
     head_width=8,
+    box_coding="edges",
+    precision="bf16",  # training only: export and parity stay float32
     epochs=1,
     batch_size=4,
     mosaic=0.5,
     score_threshold=0.01,
 )
 TINY_CLASSIFIER = ClassifierConfig(
-    max_images=4, val_fraction=0.25, image_size=32, widths=(4, 4, 8, 8), epochs=1, batch_size=8
+    max_images=4,
+    val_fraction=0.25,
+    image_size=32,
+    widths=(4, 4, 8, 8),
+    epochs=1,
+    batch_size=8,
+    mixup=1.0,
 )
 
 
@@ -58,6 +73,7 @@ def test_tiny_detector_trains_exports_and_serves(shared_data: Path, tmp_path: Pa
     assert load_card(tmp_path / "det") == card
 
     detector = OnnxDetector.load(tmp_path / "det", threads=1)
+    assert detector.params.coding == "edges"
     image = load_rgb(read_yolo_dataset(root, limit=1)[0].image)
     dets = detector.detect([image, image[:300, :500]])
     assert len(dets) == 2
@@ -69,12 +85,37 @@ def test_tiny_detector_trains_exports_and_serves(shared_data: Path, tmp_path: Pa
             assert cx.max() <= shape[1] + 1
 
 
+def test_a_card_from_before_box_codings_decodes_centre_and_size(tmp_path: Path) -> None:
+    """Registered versions from before the `edges` coding keep decoding as they were trained."""
+    torch.manual_seed(0)
+    config = DetectorConfig(image_size=64, widths=(8, 8, 8), head_width=8)
+    module = DetectorForExport(Detector(config, 4)).eval()
+    export_onnx(module, torch.rand(1, 3, 64, 64), tmp_path / MODEL_FILE, ["heatmap", "regression"])
+    raw = config.model_dump(mode="json")
+    del raw["box_coding"]
+    card = ModelCard(
+        kind="detector",
+        classes=["0", "1", "2", "3"],
+        seed=0,
+        config=raw,
+        input_size=64,
+        stride=4,
+        outputs=["heatmap", "regression"],
+        split={},
+        metrics={},
+        training={},
+        onnx_sha256=sha256_file(tmp_path / MODEL_FILE),
+    )
+    save_card(card, tmp_path)
+    assert OnnxDetector.load(tmp_path, threads=1).params.coding == "centre_size"
+
+
 def test_onnx_matches_torch_on_a_fresh_detector(tmp_path: Path) -> None:
     torch.manual_seed(0)
     config = DetectorConfig(image_size=96, widths=(8, 16, 16), head_width=8)
     module = DetectorForExport(Detector(config, 4)).eval()
     x = torch.rand(3, 3, 96, 96)
-    export_onnx(module, x[:1], tmp_path / "m.onnx", ["peaks", "regression"])
+    export_onnx(module, x[:1], tmp_path / "m.onnx", ["heatmap", "regression"])
     assert parity(module, tmp_path / "m.onnx", x) <= PARITY_ATOL
 
 
@@ -83,9 +124,9 @@ def test_a_four_stage_detector_keeps_the_stride_4_outputs_and_exports(tmp_path: 
     config = DetectorConfig(image_size=64, widths=(8, 8, 16, 16), depths=(1, 2, 1), head_width=8)
     module = DetectorForExport(Detector(config, 4)).eval()
     x = torch.rand(2, 3, 64, 64)
-    peaks, reg = module(x)
-    assert peaks.shape == (2, 4, 16, 16) and reg.shape == (2, 4, 16, 16)
-    export_onnx(module, x[:1], tmp_path / "m.onnx", ["peaks", "regression"])
+    heat, reg = module(x)
+    assert heat.shape == (2, 4, 16, 16) and reg.shape == (2, 4, 16, 16)
+    export_onnx(module, x[:1], tmp_path / "m.onnx", ["heatmap", "regression"])
     assert parity(module, tmp_path / "m.onnx", x) <= PARITY_ATOL
 
 

@@ -29,6 +29,7 @@ from teaplatform.vision.training import (
 
 OUTPUTS = ["probabilities"]
 EVAL_BATCH = 64
+MIXUP_ALPHA = 0.4  # Beta(a, a) blend weights: mostly near 0 or 1, sometimes even
 
 
 def predict_torch(
@@ -64,10 +65,16 @@ def train_classifier(
         batch = [
             classification_sample(images[i], config.image_size, config.hsv, rng) for i in index
         ]
-        logits = model(to_tensor(batch))
-        return F.cross_entropy(
-            logits, targets[torch.from_numpy(index)], label_smoothing=config.label_smoothing
-        )
+        x, y = to_tensor(batch), targets[torch.from_numpy(index)]
+        if rng.random() >= config.mixup:
+            return F.cross_entropy(model(x).float(), y, label_smoothing=config.label_smoothing)
+        # mixup (Zhang et al. 2018): train on blends of two images, the loss blended alike
+        lam = float(rng.beta(MIXUP_ALPHA, MIXUP_ALPHA))
+        perm = torch.from_numpy(rng.permutation(len(index)))
+        logits = model(lam * x + (1 - lam) * x[perm]).float()
+        return lam * F.cross_entropy(logits, y, label_smoothing=config.label_smoothing) + (
+            1 - lam
+        ) * F.cross_entropy(logits, y[perm], label_smoothing=config.label_smoothing)
 
     history = fit(
         model,

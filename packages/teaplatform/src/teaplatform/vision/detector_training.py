@@ -18,7 +18,7 @@ from teaplatform.vision.data import (
     split_detection,
 )
 from teaplatform.vision.inference import DecodeParams, detector_inputs, detector_outputs
-from teaplatform.vision.losses import focal_loss, regression_loss
+from teaplatform.vision.losses import focal_loss, giou_loss, regression_loss
 from teaplatform.vision.metrics import GroundTruth, detection_report
 from teaplatform.vision.models import Detector, DetectorForExport
 from teaplatform.vision.report import plot_losses, plot_pr_curves
@@ -33,7 +33,7 @@ from teaplatform.vision.training import (
     to_tensor,
 )
 
-OUTPUTS = ["peaks", "regression"]
+OUTPUTS = ["heatmap", "regression"]
 EVAL_BATCH = 8
 # AP needs the whole precision-recall curve: evaluation keeps detections down to this score
 # (precision and recall are still reported at the config's serving threshold)
@@ -42,7 +42,9 @@ EVAL_SCORE_THRESHOLD = 0.05
 
 def decode_params(config: DetectorConfig, score_threshold: float | None = None) -> DecodeParams:
     threshold = config.score_threshold if score_threshold is None else score_threshold
-    return DecodeParams(config.stride, threshold, config.nms_iou, config.max_detections)
+    return DecodeParams(
+        config.stride, threshold, config.nms_iou, config.max_detections, config.box_coding
+    )
 
 
 def predict_torch(
@@ -58,9 +60,9 @@ def predict_torch(
         images = [load_rgb(i.image) for i in items[start : start + EVAL_BATCH]]
         batch, boxes_in = detector_inputs(images, config.image_size)
         with torch.no_grad():
-            peaks, reg = module(torch.from_numpy(batch))
+            heat, reg = module(torch.from_numpy(batch))
         params = decode_params(config, min(score_threshold, config.score_threshold))
-        out += detector_outputs(peaks.numpy(), reg.numpy(), boxes_in, params)
+        out += detector_outputs(heat.numpy(), reg.numpy(), boxes_in, params)
     return out
 
 
@@ -104,13 +106,18 @@ def train_detector(
             for i in index
         ]
         targets = [
-            encode(b, lab, len(classes), config.image_size, config.stride) for _, b, lab in samples
+            encode(b, lab, len(classes), config.image_size, config.stride, coding=config.box_coding)
+            for _, b, lab in samples
         ]
         heat_t = torch.from_numpy(np.stack([t.heatmap for t in targets]))
         reg_t = torch.from_numpy(np.stack([t.regression for t in targets]))
         mask = torch.from_numpy(np.stack([t.mask for t in targets]))
-        logits, reg = model(to_tensor([s[0] for s in samples]))
-        return focal_loss(logits, heat_t) + regression_loss(reg, reg_t, mask, config.size_weight)
+        logits, reg = (out.float() for out in model(to_tensor([s[0] for s in samples])))
+        if config.box_coding == "edges":
+            box_loss = config.size_weight * giou_loss(reg, reg_t, mask)
+        else:
+            box_loss = regression_loss(reg, reg_t, mask, config.size_weight)
+        return focal_loss(logits, heat_t) + box_loss
 
     history = fit(
         model,

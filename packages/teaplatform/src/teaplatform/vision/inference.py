@@ -1,6 +1,6 @@
 """Pre- and post-processing around the networks, shared by torch evaluation and onnxruntime.
 
-Detector: letterbox to the training size -> peaks and regression -> boxes (decode + NMS) ->
+Detector: letterbox to the training size -> heatmap and regression -> boxes (decode + NMS) ->
 the input image's pixels. Classifier: resize to the training size -> class probabilities.
 """
 
@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from teaplatform.vision.augment import Letterbox, Uint8Image, letterbox, resize_square
-from teaplatform.vision.centernet import Detections, decode
+from teaplatform.vision.centernet import BoxCoding, Detections, decode
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class DecodeParams:
     score_threshold: float
     nms_iou: float
     max_detections: int
+    coding: BoxCoding = "centre_size"
 
 
 def to_nchw(images: Sequence[Uint8Image]) -> NDArray[np.float32]:
@@ -36,7 +37,7 @@ def detector_inputs(
 
 
 def detector_outputs(
-    peaks: NDArray[np.float32],
+    heat: NDArray[np.float32],
     regression: NDArray[np.float32],
     boxes_in: Sequence[Letterbox],
     params: DecodeParams,
@@ -45,12 +46,13 @@ def detector_outputs(
     out = []
     for i, lb in enumerate(boxes_in):
         dets = decode(
-            peaks[i],
+            heat[i],
             regression[i],
             stride=params.stride,
             score_threshold=params.score_threshold,
             max_detections=params.max_detections,
             nms_iou=params.nms_iou,
+            coding=params.coding,
         )
         out.append(Detections(lb.to_image(dets.boxes), dets.scores, dets.labels))
     return out

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from teaplatform.vision.artifacts import MODEL_FILE, ModelCard, load_card
 from teaplatform.vision.augment import Uint8Image
 from teaplatform.vision.centernet import Detections
+from teaplatform.vision.config import DetectorConfig
 from teaplatform.vision.export import session
 from teaplatform.vision.inference import (
     DecodeParams,
@@ -48,6 +49,7 @@ class OnnxDetector:
             score_threshold=float(cfg["score_threshold"]),
             nms_iou=float(cfg["nms_iou"]),
             max_detections=int(cfg["max_detections"]),
+            coding=DetectorConfig.model_validate(cfg).box_coding,
         )
         return cls(card, sess, params)
 
@@ -65,8 +67,8 @@ class OnnxDetector:
         if score_threshold is not None:
             params = replace(params, score_threshold=score_threshold)
         batch, boxes_in = detector_inputs(images, self.card.input_size)
-        peaks, reg = self.session.run(None, {"image": batch})
-        return detector_outputs(peaks, reg, boxes_in, params)
+        heat, reg = self.session.run(None, {"image": batch})
+        return detector_outputs(heat, reg, boxes_in, params)
 
 
 @dataclass(frozen=True)

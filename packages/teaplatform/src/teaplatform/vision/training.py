@@ -92,7 +92,8 @@ def fit(
         for index in batches(rng.permutation(num_samples), config.batch_size):
             for group in optimizer.param_groups:
                 group["lr"] = config.lr * lr_factor(step, total, warmup)
-            loss = loss_of_batch(index)
+            with torch.autocast("cpu", torch.bfloat16, enabled=config.precision == "bf16"):
+                loss = loss_of_batch(index)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
