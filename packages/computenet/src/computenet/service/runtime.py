@@ -101,7 +101,12 @@ def build_runtime(
         with UnitOfWork(engine, read_only=True) as uow:
             spec = uow.sites.get_spec(site) or {}
         entry = parse_backend(spec.get("backend"), site)
-        return make_backend(site, entry, Path(settings.data_dir))
+        return make_backend(
+            site,
+            entry,
+            Path(settings.data_dir),
+            local_devices_per_node=settings.local_devices_per_node,
+        )
 
     # sites registered earlier through the API are part of the network again
     with UnitOfWork(engine, read_only=True) as uow:

@@ -16,8 +16,9 @@ class Settings(BaseSettings):
     network: str = "china-hubs"  # a built-in network name or a network YAML path
     policy: str = "backfill"
     tick_s: float = Field(default=0.1, gt=0, le=10)
-    # the local backend runs each site on a small slice of this machine
-    local_devices_per_node: int = 8
+    # local sites: > 0 refuses device indexes at or beyond it (this machine's devices per
+    # node); 0 checks none (the demo's sites model more GPUs than the machine has)
+    local_devices_per_node: int = Field(default=0, ge=0)
 
     @property
     def url(self) -> str:
