@@ -48,8 +48,9 @@ class DetectorConfig(_Strict):
     lr: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=5e-4, ge=0)
     warmup_epochs: int = Field(default=1, ge=0)
-    # bf16: the training forward pass under bfloat16 autocast (about 2x faster on CPUs with
-    # AVX512-BF16 or AMX, slower elsewhere); weights, export and evaluation stay float32
+    # bf16: the training forward pass under bfloat16 autocast (1.7x the detector's samples per
+    # second on a CPU with AVX512-BF16; emulated, so slower, on CPUs without it or AMX);
+    # weights, export and evaluation stay float32
     precision: Precision = "fp32"
     # weight of the box loss: of the log-size terms (centre_size), of the GIoU loss (edges)
     size_weight: float = Field(default=1.0, ge=0)
