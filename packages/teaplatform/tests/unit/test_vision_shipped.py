@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from teaplatform.vision.artifacts import builtin_dir, load_card
-from teaplatform.vision.data import load_rgb, read_class_folders, split_classes
+from teaplatform.vision.data import (
+    load_rgb,
+    read_class_folders,
+    read_yolo_dataset,
+    split_classes,
+    split_detection,
+)
+from teaplatform.vision.detector_training import EVAL_SCORE_THRESHOLD
+from teaplatform.vision.metrics import GroundTruth, detection_report
 from teaplatform.vision.runtime import OnnxClassifier, OnnxDetector
 
 pytestmark = pytest.mark.unit
@@ -33,6 +41,18 @@ def test_shipped_classifier_reproduces_its_held_out_accuracy(shared_data: Path) 
     accuracy = float(np.mean(probs.argmax(1) == np.array([i.label for i in split.val])))
     # onnxruntime on this machine gives what torch measured at training time
     assert accuracy == pytest.approx(clf.card.metrics["accuracy"], abs=0.01)
+
+
+def test_shipped_detector_reproduces_its_held_out_map(shared_data: Path) -> None:
+    """Serving (onnxruntime, the card's box coding, numpy decoding) scores what training did."""
+    det = OnnxDetector.load(builtin_dir("detector"), threads=2)
+    cfg = det.card.config
+    split = split_detection(read_yolo_dataset(shared_data / cfg["data"]), cfg["val_fraction"])
+    assert split.digest == det.card.split["digest"]
+    preds = [det.detect([load_rgb(i.image)], EVAL_SCORE_THRESHOLD)[0] for i in split.val]
+    truth = [GroundTruth(i.boxes(), i.labels()) for i in split.val]
+    report = detection_report(preds, truth, det.classes, cfg["score_threshold"])
+    assert report["map50"] == pytest.approx(det.card.metrics["map50"], abs=0.005)
 
 
 def test_shipped_detector_finds_shoots_on_a_real_image(shared_data: Path) -> None:
