@@ -13,19 +13,13 @@ from typer.testing import CliRunner
 
 from teaplatform.api.app import create_app
 from teaplatform.cli.main import app as cli
+from teaplatform.grading.demo import GREEN_SAMPLE
 from teaplatform.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
 AUTH = {"Authorization": "Bearer tok"}
-SAMPLE = {
-    "sensory_score": 90.5,
-    "moisture": 6.4,
-    "total_ash": 6.1,
-    "powder": 0.7,
-    "broken": 3.8,
-    "water_extract": 36.5,
-}
+SAMPLE = GREEN_SAMPLE  # grade 1 by the shipped rules
 FIELDS = {
     "id", "result_id", "lot", "tea_type", "grade", "conformant", "source", "method",
     "indicators", "failed_checks", "image_count", "class_counts", "score", "graded_at",

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from teaplatform.grading import service as grading
+from teaplatform.grading.demo import GREEN_SAMPLE
 from teaplatform.grading.results import GradingError
 from teaplatform.grading.service import (
     GradingConflictError,
@@ -27,14 +28,7 @@ from teaplatform.trace.tables import TraceEvent
 pytestmark = pytest.mark.integration
 
 START = datetime(2026, 4, 3, 1, tzinfo=UTC)
-SAMPLE = {
-    "sensory_score": 90.5,
-    "moisture": 6.4,
-    "total_ash": 6.1,
-    "powder": 0.7,
-    "broken": 3.8,
-    "water_extract": 36.5,
-}
+SAMPLE = GREEN_SAMPLE  # grade 1 by the shipped rules
 LOT = "urn:epc:class:lgtin:0614141.020001.XG-2026-07"
 
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from teaplatform.grading.demo import GREEN_SAMPLE
 from teaplatform.grading.results import (
     LEAF_GRADES,
     GradingError,
@@ -18,14 +19,7 @@ from teaplatform.grading.rules import OFF_GRADE, load_rules
 
 pytestmark = pytest.mark.unit
 
-GRADE_1_GREEN = {
-    "sensory_score": 90.5,
-    "moisture": 6.4,
-    "total_ash": 6.1,
-    "powder": 0.7,
-    "broken": 3.8,
-    "water_extract": 36.5,
-}
+GRADE_1_GREEN = GREEN_SAMPLE  # grade 1 by the shipped rules
 
 
 def test_made_tea_outcome_follows_the_rules_and_keeps_the_failed_checks() -> None:

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from teaplatform.cli.common import fail as _fail
 from teaplatform.cli.common import migrated_store as _store
+from teaplatform.cli.common import parse_time
 from teaplatform.settings import Settings
 
 if TYPE_CHECKING:
@@ -65,17 +66,6 @@ def _print_rows(rows: Sequence[dict[str, Any]], as_json: bool, title: str) -> No
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
     out.print(table)
-
-
-def _when(text: str | None, default: datetime) -> datetime:
-    """ISO 8601; without an offset it is UTC."""
-    if text is None:
-        return default
-    try:
-        ts = datetime.fromisoformat(text)
-    except ValueError:
-        _fail(f"bad time {text!r}: use ISO 8601, e.g. 2024-03-01T00:00Z")
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _validated(model: Any, **fields: Any) -> Any:
@@ -325,8 +315,8 @@ def readings(
         _fail(f"unknown quantity {quantity!r}; known: {', '.join(QUANTITIES)}")
     if device is None and plot is None:
         _fail("give --device or --plot")
-    lo = _when(start, datetime(1970, 1, 1, tzinfo=UTC))
-    hi = _when(end, datetime(9999, 1, 1, tzinfo=UTC))
+    lo = parse_time(start, "--start") or datetime(1970, 1, 1, tzinfo=UTC)
+    hi = parse_time(end, "--end") or datetime(9999, 1, 1, tzinfo=UTC)
     with _session() as session:
         found = readings_between(
             session, plot_id=plot, device=device, quantity=quantity, start=lo, end=hi, limit=limit
@@ -585,7 +575,7 @@ def replay(
         _fail(f"unknown time zone {tz!r}")
     if not path.is_file():
         _fail(f"no file {path} (set SHARED_DATA or --file)")
-    first = _when(start, datetime(1970, 1, 1, tzinfo=UTC))
+    first = parse_time(start, "--start") or datetime(1970, 1, 1, tzinfo=UTC)
     with path.open() as fh:
         series = [
             r
@@ -633,8 +623,8 @@ def plot(
 
     if quantity not in QUANTITIES:
         _fail(f"unknown quantity {quantity!r}; known: {', '.join(QUANTITIES)}")
-    lo = _when(start, datetime(1970, 1, 1, tzinfo=UTC))
-    hi = _when(end, datetime(9999, 1, 1, tzinfo=UTC))
+    lo = parse_time(start, "--start") or datetime(1970, 1, 1, tzinfo=UTC)
+    hi = parse_time(end, "--end") or datetime(9999, 1, 1, tzinfo=UTC)
     with _session() as session:
         row = get_device(session, device)
         found = readings_between(session, device=device, quantity=quantity, start=lo, end=hi)
