@@ -43,11 +43,16 @@ def test_blank_and_degenerate_lines_are_skipped() -> None:
     assert len(anns) == 1
 
 
-def test_photo_name_is_the_part_before_the_roboflow_mark() -> None:
+def test_photo_name_is_the_part_before_the_roboflow_mark_less_the_tile_window() -> None:
     assert photo_of("014_2024_06_28-16_13_08_0_0_1280_1280_jpg.rf.2241.jpg") == (
-        "014_2024_06_28-16_13_08_0_0_1280_1280"
+        "014_2024_06_28-16_13_08"
+    )
+    # the overlapping tiles of one camera shot are one photo
+    assert photo_of("014_2024_06_28-16_13_08_1000_1184_2280_2464_jpg.rf.9f.jpg") == (
+        "014_2024_06_28-16_13_08"
     )
     assert photo_of("plain.jpg") == "plain"
+    assert photo_of("shot_12.jpg") == "shot_12"  # a number alone is no window
 
 
 def test_real_shoot_split_keeps_every_photo_on_one_side(shared_data: Path) -> None:
@@ -57,8 +62,9 @@ def test_real_shoot_split_keeps_every_photo_on_one_side(shared_data: Path) -> No
     train_photos = {i.photo for i in split.train}
     val_photos = {i.photo for i in split.val}
     assert not train_photos & val_photos
-    assert len(train_photos) + len(val_photos) == 164
-    assert len(val_photos) == round(164 * 0.2)
+    # 164 tiles (before `_jpg.rf.`) cut from 45 camera shots
+    assert len(train_photos) + len(val_photos) == 45
+    assert len(val_photos) == round(45 * 0.2)
     again = split_detection(list(reversed(items)), 0.2)
     assert again.digest == split.digest  # depends on the names only, not their order
 

@@ -7,6 +7,7 @@ source photo for the shoot data, the file name for the leaf folders) and the fir
 """
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ from PIL import Image
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 # Roboflow exports name augmented copies PHOTO_jpg.rf.HASH.jpg: PHOTO is the source photo
 _ROBOFLOW_MARK = "_jpg.rf."
+# A tile cut from a larger camera shot ends in its window, SHOT_X1_Y1_X2_Y2 (pixels). Tiles of
+# one shot overlap (the shoot data's are 1280 wide at x = 0, 1000, 2000), so they share shoots
+# and must land on the same side of a split.
+_TILE_WINDOW = re.compile(r"_\d+_\d+_\d+_\d+$")
 
 FloatArray = NDArray[np.float32]
 T = TypeVar("T")
@@ -111,9 +116,11 @@ def parse_yolo_labels(text: str, width: int, height: int) -> tuple[Annotation, .
 
 
 def photo_of(name: str) -> str:
-    """The source photo of a file name (the part before ``_jpg.rf.``, else the stem)."""
+    """The source photo of a file name: the part before ``_jpg.rf.`` (else the stem), less
+    a tile window."""
     stem = Path(name).name
-    return stem.split(_ROBOFLOW_MARK, 1)[0] if _ROBOFLOW_MARK in stem else Path(stem).stem
+    stem = stem.split(_ROBOFLOW_MARK, 1)[0] if _ROBOFLOW_MARK in stem else Path(stem).stem
+    return _TILE_WINDOW.sub("", stem)
 
 
 def _rank(group: str) -> str:
@@ -127,7 +134,7 @@ def split_groups(groups: Iterable[str], val_fraction: float) -> frozenset[str]:
 
 
 def split_detection(items: Sequence[DetectionItem], val_fraction: float) -> Split[DetectionItem]:
-    """Split by source photo: every copy of a photo lands on the same side."""
+    """Split by source photo: every copy and tile of a photo lands on the same side."""
     val = split_groups((i.photo for i in items), val_fraction)
     return Split(
         train=tuple(i for i in items if i.photo not in val),

@@ -145,7 +145,7 @@ def train_detector(
         config=config,
         classes=classes,
         split={
-            "by": "source photo (file name before _jpg.rf.)",
+            "by": "source photo (file name before _jpg.rf., less the tile window)",
             "val_fraction": config.val_fraction,
             "train_images": len(split.train),
             "val_images": len(split.val),
