@@ -53,6 +53,7 @@ def test_photo_name_is_the_part_before_the_roboflow_mark_less_the_tile_window() 
     )
     assert photo_of("plain.jpg") == "plain"
     assert photo_of("shot_12.jpg") == "shot_12"  # a number alone is no window
+    assert photo_of("cam_2024_06_28_1613.jpg") == "cam_2024_06_28_1613"  # a date is no window
 
 
 def test_real_shoot_split_keeps_every_photo_on_one_side(shared_data: Path) -> None:

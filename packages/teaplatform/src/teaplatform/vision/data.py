@@ -23,7 +23,7 @@ _ROBOFLOW_MARK = "_jpg.rf."
 # A tile cut from a larger camera shot ends in its window, SHOT_X1_Y1_X2_Y2 (pixels). Tiles of
 # one shot overlap (the shoot data's are 1280 wide at x = 0, 1000, 2000), so they share shoots
 # and must land on the same side of a split.
-_TILE_WINDOW = re.compile(r"_\d+_\d+_\d+_\d+$")
+_TILE_WINDOW = re.compile(r"_(\d+)_(\d+)_(\d+)_(\d+)$")
 
 FloatArray = NDArray[np.float32]
 T = TypeVar("T")
@@ -120,7 +120,12 @@ def photo_of(name: str) -> str:
     a tile window."""
     stem = Path(name).name
     stem = stem.split(_ROBOFLOW_MARK, 1)[0] if _ROBOFLOW_MARK in stem else Path(stem).stem
-    return _TILE_WINDOW.sub("", stem)
+    window = _TILE_WINDOW.search(stem)
+    if window is None:
+        return stem
+    x1, y1, x2, y2 = (int(v) for v in window.groups())
+    # a real window has x1 < x2 and y1 < y2; four numbers such as a date and time do not
+    return stem[: window.start()] if x1 < x2 and y1 < y2 else stem
 
 
 def _rank(group: str) -> str:
